@@ -1,0 +1,50 @@
+"""The checks over the whole compiled model: one module per diagnostic code.
+
+Each module has `CODE`, `SEVERITY`, `SUMMARY` and `check(model, ctx)`, a pure generator
+of diagnostics; its docstring is what `converge check --explain CODE` prints. The
+registry is explicit: a module is a check because it is listed here.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from compiler.checks import (
+    channel_unused,
+    duration_invalid,
+    inhibit_unknown_label,
+    label_invalid_name,
+    matcher_syntax,
+    name_duplicate,
+    pool_replica_range,
+    promql_syntax,
+    ref_unresolved,
+    route_invalid,
+    route_unrouted_alert,
+    secret_literal,
+    target_unsupported,
+    template_syntax,
+    template_unknown_label,
+    threshold_unused_placeholder,
+)
+
+CHECKS: tuple[ModuleType, ...] = (
+    name_duplicate,
+    ref_unresolved,
+    promql_syntax,
+    threshold_unused_placeholder,
+    template_syntax,
+    template_unknown_label,
+    target_unsupported,
+    matcher_syntax,
+    route_invalid,
+    route_unrouted_alert,
+    inhibit_unknown_label,
+    channel_unused,
+    label_invalid_name,
+    duration_invalid,
+    secret_literal,
+    pool_replica_range,
+)
+
+__all__ = ["CHECKS"]

@@ -1,0 +1,76 @@
+"""What every check receives besides the model: one way to make a positioned diagnostic."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from compiler.diagnostics import Diagnostic, Severity, Span
+from compiler.loader import offset_to_line_column
+from compiler.model import Model, Origin
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Context:
+    """The model being checked and the source texts, for positions inside values."""
+
+    model: Model
+    texts: dict[str, str]
+
+    def diag(self, origin: Origin, code: str, message: str, *, hint: str = "",
+             severity: Severity = Severity.ERROR, key: bool = False) -> Diagnostic:
+        """A diagnostic at the node `origin` points to (its key with `key=True`)."""
+        span = origin.document.locate(origin.path, key=key)
+        return Diagnostic(origin.document.path, span, code, severity, message, hint)
+
+    def diag_in_value(self, origin: Origin, offset: int, code: str, message: str, *,
+                      hint: str = "", value: str | None = None,
+                      severity: Severity = Severity.ERROR) -> Diagnostic:
+        """A diagnostic at character `offset` inside the string value at `origin`.
+
+        The offset is mapped through the source text, so it lands on the right line and
+        column for plain, quoted and block (`|`, `>`) scalars alike; where the value's
+        text cannot be found in the source, the value's own position is used.
+        """
+        document = origin.document
+        span = document.locate(origin.path)
+        text = self.texts.get(document.path)
+        if text is not None and value is not None:
+            found = _locate_in_source(text, span, value, offset)
+            if found is not None:
+                span = found
+        return Diagnostic(document.path, span, code, severity, message, hint)
+
+
+def _locate_in_source(text: str, span: Span, value: str, offset: int) -> Span | None:
+    start = _index(text, span.line, span.column)
+    end = _index(text, span.end_line, span.end_column)
+    if start is None or end is None:
+        return None
+    region = text[start:end]
+    prefix_lines = value[:offset].split("\n")
+    line_text = value.split("\n")[len(prefix_lines) - 1]
+    column_in_line = len(prefix_lines[-1])
+    # find the value's line within the region (block scalars indent it, quotes shift it)
+    cursor = 0
+    for value_line in value.split("\n")[: len(prefix_lines) - 1]:
+        found = region.find(value_line.strip(), cursor) if value_line.strip() else -1
+        if found >= 0:
+            cursor = found + len(value_line.strip())
+    anchor = line_text.lstrip()
+    stripped = len(line_text) - len(anchor)
+    found = region.find(anchor, cursor) if anchor else -1
+    if found < 0:
+        return None
+    absolute = start + found + max(0, column_in_line - stripped)
+    line, column = offset_to_line_column(text, absolute)
+    return Span.point(line, column)
+
+
+def _index(text: str, line: int, column: int) -> int | None:
+    position = 0
+    for _ in range(line - 1):
+        position = text.find("\n", position)
+        if position < 0:
+            return None
+        position += 1
+    return position + column - 1

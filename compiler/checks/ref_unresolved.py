@@ -1,0 +1,61 @@
+"""Every name a spec refers to exists.
+
+Routes name `Channel`s as receivers and time intervals to mute or activate; worker pools
+name a `HealingPolicy`; healing policies name the `Channel`s their events go to. A
+reference to a document that exists but has errors of its own is not reported again.
+
+Fix: correct the name, or add the missing document.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from compiler.checks.context import Context
+from compiler.diagnostics import Diagnostic, Severity
+from compiler.model import Model, Origin, Route
+
+CODE = "ref/unresolved"
+SEVERITY = Severity.ERROR
+SUMMARY = "a reference names something that does not exist"
+
+
+def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
+    channels = {c.name for c in model.channels} | model.broken.get("Channel", frozenset())
+    policies = {p.name for p in model.healing} | model.broken.get("HealingPolicy", frozenset())
+    if model.routing is not None:
+        intervals = {t.name for t in model.routing.time_intervals}
+        for route in _walk(model.routing.route):
+            if route.receiver is not None:
+                yield from _resolve(ctx, route.origin.child("receiver"), route.receiver,
+                                    channels, "channel")
+            for field, names in (("muteTimeIntervals", route.mute_time_intervals),
+                                 ("activeTimeIntervals", route.active_time_intervals)):
+                for i, name in enumerate(names):
+                    yield from _resolve(ctx, route.origin.child(field, i), name, intervals,
+                                        "time interval")
+    for pool in model.pools:
+        if pool.spec.healing_policy is not None:
+            yield from _resolve(ctx, pool.origin.child("healingPolicy"),
+                                pool.spec.healing_policy, policies, "healing policy")
+    for policy in model.healing:
+        for i, name in enumerate(policy.spec.alert.channels):
+            yield from _resolve(ctx, policy.origin.child("alert", "channels", i), name,
+                                channels, "channel")
+
+
+def _walk(route: Route) -> Iterator[Route]:
+    yield route
+    for child in route.routes:
+        yield from _walk(child)
+
+
+def _resolve(ctx: Context, origin: Origin, name: str, known: set[str] | frozenset[str],
+             what: str) -> Iterator[Diagnostic]:
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else (
+        f"known: {', '.join(sorted(known))}" if known else f"no {what} is defined")
+    yield ctx.diag(origin, CODE, f"unknown {what} {name!r}", hint=hint)

@@ -1,0 +1,73 @@
+"""Templates parse.
+
+Alert annotations and labels are Go templates, as Prometheus and vmalert expand them
+(`{{ $labels.instance }}`, `{{ $value | humanize }}`); a template Go's parser rejects
+makes promtool and vmalert reject the whole file. Unknown functions, unclosed actions,
+`if`/`range` without `end` and undefined variables are reported at their column.
+Channel message templates are Go templates for Alertmanager-delivered types and Jinja2
+for notifier-delivered ones (dingtalk, wecom, feishu).
+
+Fix: correct the template; write a literal `{{` as `{{ "{{" }}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import jinja2
+
+from compiler import gotemplate
+from compiler.checks.context import Context
+from compiler.diagnostics import Diagnostic, Severity
+from compiler.model import Model, Origin
+from specs.channel import NOTIFIER_TYPES
+
+CODE = "template/syntax"
+SEVERITY = Severity.ERROR
+SUMMARY = "a Go or Jinja2 template does not parse"
+
+
+def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
+    seen: set[Origin] = set()
+    for group in model.groups:
+        for rule in group.rules:
+            if rule.origin in seen:
+                continue
+            seen.add(rule.origin)
+            dialect = "prometheus" if "prometheus" in rule.targets else "vmalert"
+            for field in ("labels", "annotations"):
+                values = rule.labels if field == "labels" else rule.annotations
+                for name, text in values.items():
+                    if "{{" in text:
+                        origin = rule.origin.child(field, name)
+                        yield from _go(ctx, origin, text, dialect)
+    for channel in model.channels:
+        template = channel.spec.template
+        if template is None:
+            continue
+        for field in ("title", "body"):
+            text = getattr(template, field)
+            if not text:
+                continue
+            origin = channel.origin.child("template", field)
+            if channel.spec.type in NOTIFIER_TYPES:
+                yield from _jinja(ctx, origin, text)
+            else:
+                yield from _go(ctx, origin, text, "alertmanager")
+
+
+def _go(ctx: Context, origin: Origin, text: str, dialect: str) -> Iterator[Diagnostic]:
+    for problem in gotemplate.template_problems(text, dialect=dialect):  # type: ignore[arg-type]
+        yield ctx.diag_in_value(origin, problem.offset, CODE, problem.message, value=text)
+
+
+_JINJA = jinja2.Environment(autoescape=False)
+
+
+def _jinja(ctx: Context, origin: Origin, text: str) -> Iterator[Diagnostic]:
+    try:
+        _JINJA.parse(text)
+    except jinja2.TemplateSyntaxError as error:
+        lines = text.split("\n")
+        offset = sum(len(line) + 1 for line in lines[: max(0, (error.lineno or 1) - 1)])
+        yield ctx.diag_in_value(origin, offset, CODE, f"Jinja2: {error.message}", value=text)

@@ -1,0 +1,65 @@
+"""Every diagnostic code with its documentation, for `converge check --explain CODE`.
+
+Codes found while reading and validating specs are documented here; codes of the
+model checks are documented by their module's docstring (`compiler/checks/`). Codes
+never change once released.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+from compiler.checks import CHECKS
+from compiler.diagnostics import Severity
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    severity: Severity
+    summary: str
+    doc: str
+
+
+_READING = [
+    Code("yaml/parse", Severity.ERROR, "a file is not valid YAML (or not UTF-8)",
+         "The file cannot be read as YAML: a syntax error, a tab used for indentation, "
+         "bytes that are not UTF-8, control characters, anchors that are undefined or "
+         "expand beyond two million nodes, or nesting deeper than 64 levels.\n\n"
+         "Fix: correct the YAML at the position shown. Documents before the error in the "
+         "same file are still checked."),
+    Code("yaml/duplicate-key", Severity.ERROR, "a mapping has the same key twice",
+         "YAML keeps only the last of two equal keys, silently dropping the first; "
+         "Prometheus and Alertmanager reject such files.\n\nFix: remove or rename one."),
+    Code("schema/unknown-field", Severity.ERROR, "a key the kind does not define",
+         "Every kind rejects keys it does not know, so a typo never passes silently. "
+         "Keys are camelCase (`groupBy`, `keepFiringFor`); the hint names the closest "
+         "known key.\n\nFix: correct the key (see `converge schema` for every field)."),
+    Code("schema/type", Severity.ERROR, "a value has the wrong type or an invalid value",
+         "The value is not of the expected type (a string, number, list, mapping, one of "
+         "a set of words) or the document is not a Kubernetes-shaped mapping with "
+         "`apiVersion: converge/v1`, a known `kind`, `metadata` and `spec`. Note that YAML "
+         "reads unquoted yes/no/on/off as booleans.\n\nFix: write a value of the type named."),
+    Code("schema/missing", Severity.ERROR, "a required field is missing",
+         "The kind requires this field (for example a rule's `expr`).\n\nFix: add it."),
+    Code("schema/rule-kind", Severity.ERROR, "a rule is neither alert nor record, or mixes them",
+         "A rule has exactly one of `alert` (an alerting rule) or `record` (a recording "
+         "rule); recording rules cannot have `for`, `keepFiringFor`, `annotations` or "
+         "`thresholds`.\n\nFix: keep one of `alert` or `record`."),
+    Code("name/invalid", Severity.ERROR, "a metadata name is not a valid name",
+         "`metadata.name` names rendered files and receivers: lower-case letters, digits "
+         "and '-', at most 63 characters, starting and ending with a letter or digit.\n\n"
+         "Fix: rename it, e.g. `system-resources`."),
+]
+
+
+def all_codes() -> dict[str, Code]:
+    """Every code, sorted, with its severity, summary and documentation."""
+    codes = {code.code: code for code in _READING}
+    for module in CHECKS:
+        doc = inspect.cleandoc(module.__doc__ or "")
+        title, _, body = doc.partition("\n\n")
+        codes[module.CODE] = Code(module.CODE, module.SEVERITY, module.SUMMARY,
+                                  f"{title}\n\n{body}".strip())
+    return dict(sorted(codes.items()))

@@ -1,0 +1,232 @@
+"""Expand validated specs into the compiled model: defaults, threshold tiers, matchers.
+
+A tiered alert (`thresholds: {warning: 80, critical: 95}`) becomes one alert per tier with
+`severity` set and `$threshold` replaced by the tier's value; for each tiered alert an
+inhibit rule is generated so that while a higher tier fires, the lower ones are muted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from compiler import exprs, matchers, model
+from compiler.validate import Resource, Validated
+from specs.common import SEVERITY_ORDER
+from specs.project import ProjectSpec
+from specs.routing import InhibitRule, Route, RoutingSpec
+from specs.rule_group import Rule, RuleGroupSpec, Tier
+
+THRESHOLD = "$threshold"
+_FALLBACK_EQUAL = ("instance", "job")
+
+
+def expand(validated: Validated) -> model.Model:
+    """Build the compiled model from validated resources."""
+    by_kind: dict[str, list[Resource]] = {}
+    for resource in validated.resources:
+        by_kind.setdefault(resource.kind, []).append(resource)
+    projects = by_kind.get("Project", [])
+    project = _project(projects[0] if projects else None)
+    groups = tuple(_group(r, project) for r in by_kind.get("RuleGroup", []))
+    routings = by_kind.get("Routing", [])
+    routing = _routing(routings[0], groups, project) if routings else None
+    return model.Model(
+        project=project,
+        groups=groups,
+        channels=tuple(_named(r) for r in by_kind.get("Channel", [])),
+        routing=routing,
+        pools=tuple(_named(r) for r in by_kind.get("WorkerPool", [])),
+        healing=tuple(_named(r) for r in by_kind.get("HealingPolicy", [])),
+        broken={kind: frozenset(names) for kind, names in validated.broken.items()},
+        extra_projects=tuple(_origin(r) for r in projects[1:]),
+        extra_routings=tuple(_origin(r) for r in routings[1:]),
+    )
+
+
+def _origin(resource: Resource, *loc: str | int) -> model.Origin:
+    return model.Origin(resource.document, resource.source_path(*loc) if loc else ("spec",))
+
+
+def _named(resource: Resource) -> model.Named:
+    return model.Named(resource.name, resource.spec, _origin(resource))
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def _project(resource: Resource | None) -> model.Project:
+    spec: ProjectSpec = resource.spec if resource else ProjectSpec()
+    targets = {
+        name: model.Target(name, target.enabled, _version(target.version))
+        for name, target in (("prometheus", spec.targets.prometheus),
+                             ("vmalert", spec.targets.vmalert),
+                             ("alertmanager", spec.targets.alertmanager))
+    }
+    return model.Project(
+        name=resource.name if resource else "converge",
+        targets=targets,
+        external_labels=dict(spec.external_labels),
+        notifier_url=spec.notifier_url.rstrip("/"),
+        default_interval=spec.defaults.interval,
+        default_labels=dict(spec.defaults.labels),
+        default_annotations=dict(spec.defaults.annotations),
+        origin=_origin(resource) if resource else None,
+    )
+
+
+def format_threshold(value: float) -> str:
+    """A tier value as PromQL text: `80`, not `80.0`."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _group(resource: Resource, project: model.Project) -> model.RuleGroup:
+    spec: RuleGroupSpec = resource.spec
+    enabled = tuple(t for t in spec.targets if project.targets[t].enabled)
+    rules: list[model.Rule] = []
+    tiered: list[str] = []
+    for index, rule in enumerate(spec.rules):
+        origin = _origin(resource, "rules", index)
+        expanded = list(_expand_rule(rule, origin, enabled, project))
+        if rule.thresholds is not None and rule.alert is not None:
+            tiered.append(rule.alert)
+        rules.extend(expanded)
+    vmalert = spec.vmalert.model_dump(exclude_none=True) if spec.vmalert else {}
+    return model.RuleGroup(
+        name=resource.name,
+        interval=spec.interval or project.default_interval,
+        limit=spec.limit,
+        query_offset=spec.query_offset,
+        labels=dict(spec.labels) if spec.labels is not None else None,
+        targets=enabled,
+        vmalert=vmalert,
+        rules=tuple(rules),
+        tiered=tuple(tiered),
+        origin=_origin(resource),
+    )
+
+
+def tiers(rule: Rule) -> list[tuple[str, Tier]]:
+    """The rule's tiers, lowest severity first, each as a `Tier`."""
+    if rule.thresholds is None:
+        return []
+    found = []
+    for severity in SEVERITY_ORDER:
+        value = getattr(rule.thresholds, severity)
+        if value is not None:
+            tier = value if isinstance(value, Tier) else Tier.model_validate({"value": value})
+            found.append((severity, tier))
+    return found
+
+
+def _expand_rule(rule: Rule, origin: model.Origin, group_targets: tuple[str, ...],
+                 project: model.Project) -> Iterable[model.Rule]:
+    targets = tuple(t for t in group_targets if rule.targets is None or t in rule.targets)
+    vmalert = rule.vmalert.model_dump(exclude_none=True) if rule.vmalert else {}
+    labels = {**project.default_labels, **rule.labels}
+    is_alert = rule.alert is not None
+    annotations = {**project.default_annotations, **rule.annotations} if is_alert else {}
+    base = dict(kind="alert" if is_alert else "record", name=rule.alert or rule.record or "",
+                raw_expr=rule.expr, keep_firing_for=rule.keep_firing_for, targets=targets,
+                vmalert=vmalert)
+    tier_list = tiers(rule) if is_alert else []
+    if not tier_list:
+        yield model.Rule(**base, expr=rule.expr, for_=rule.for_, labels=labels,
+                         annotations=annotations, tier=None, origin=origin)
+        return
+    for severity, tier in tier_list:
+        text = format_threshold(tier.value)
+        yield model.Rule(
+            **base,
+            expr=rule.expr.replace(THRESHOLD, text),
+            for_=tier.for_ or rule.for_,
+            labels={**labels, **tier.labels, "severity": severity},
+            annotations={k: v.replace(THRESHOLD, text)
+                         for k, v in {**annotations, **tier.annotations}.items()},
+            tier=severity,
+            origin=origin,
+        )
+
+
+def _route(spec: Route, origin: model.Origin) -> model.Route:
+    return model.Route(
+        receiver=spec.receiver,
+        matchers=tuple(matchers.parse(m) for m in spec.matchers),
+        group_by=tuple(spec.group_by) if spec.group_by is not None else None,
+        group_wait=spec.group_wait,
+        group_interval=spec.group_interval,
+        repeat_interval=spec.repeat_interval,
+        continue_=spec.continue_,
+        mute_time_intervals=tuple(spec.mute_time_intervals),
+        active_time_intervals=tuple(spec.active_time_intervals),
+        routes=tuple(_route(child, origin.child("routes", i))
+                     for i, child in enumerate(spec.routes)),
+        origin=origin,
+    )
+
+
+def _inhibit(spec: InhibitRule, origin: model.Origin) -> model.InhibitRule:
+    return model.InhibitRule(
+        source_matchers=tuple(matchers.parse(m) for m in spec.source_matchers),
+        target_matchers=tuple(matchers.parse(m) for m in spec.target_matchers),
+        equal=tuple(spec.equal),
+        generated_for=None,
+        origin=origin,
+    )
+
+
+def _routing(resource: Resource, groups: tuple[model.RuleGroup, ...],
+             project: model.Project) -> model.Routing:
+    spec: RoutingSpec = resource.spec
+    origin = _origin(resource)
+    inhibits = [_inhibit(rule, origin.child("inhibitRules", i))
+                for i, rule in enumerate(spec.inhibit_rules)]
+    if spec.tiered_inhibition:
+        inhibits.extend(_tier_inhibits(groups, project))
+    return model.Routing(
+        name=resource.name,
+        route=_route(spec.route, origin.child("route")),
+        inhibit_rules=tuple(inhibits),
+        time_intervals=tuple(spec.time_intervals),
+        origin=origin,
+    )
+
+
+def _tier_inhibits(groups: Iterable[model.RuleGroup],
+                   project: model.Project) -> Iterable[model.InhibitRule]:
+    """For each tiered alert: while a higher tier fires, mute the lower tiers."""
+    seen: set[str] = set()
+    for group in groups:
+        for name in group.tiered:
+            if name in seen:
+                continue
+            seen.add(name)
+            rules = [r for r in group.rules if r.name == name and r.tier is not None]
+            if len(rules) < 2:
+                continue
+            equal = _identity_labels(rules[0].expr, project)
+            ordered = [r.tier for r in rules if r.tier]
+            for position, higher in enumerate(ordered[1:], start=1):
+                lower = ordered[:position]
+                target_op = "=" if len(lower) == 1 else "=~"
+                yield model.InhibitRule(
+                    source_matchers=(matchers.Matcher("alertname", "=", name),
+                                     matchers.Matcher("severity", "=", higher)),
+                    target_matchers=(matchers.Matcher("alertname", "=", name),
+                                     matchers.Matcher("severity", target_op, "|".join(lower))),
+                    equal=equal,
+                    generated_for=name,
+                    origin=rules[0].origin.child("thresholds"),
+                )
+
+
+def _identity_labels(expr: str, project: model.Project) -> tuple[str, ...]:
+    """The labels that tell one firing series of an alert from another."""
+    labels: Any = exprs.labels(expr)
+    names: set[str] = set(project.external_labels)
+    if labels is not None and not labels.any:
+        names.update(labels.names)
+    else:
+        names.update(_FALLBACK_EQUAL)
+    return tuple(sorted(names))

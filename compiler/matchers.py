@@ -1,0 +1,66 @@
+"""Alertmanager matchers: parse `name="value"`-style strings and evaluate them on label sets.
+
+The classic Alertmanager 0.25 parser's rules: the label name is a plain identifier; the
+operator is one of `=`, `!=`, `=~`, `!~`; the value may be double-quoted (with Go escapes)
+or bare. Regular expressions are anchored, as in Alertmanager.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+_MATCHER = re.compile(
+    r'^\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?P<op>=~|!~|!=|=)\s*'
+    r'(?P<value>"(?:[^"\\]|\\.)*"|[^"\s,{}]*)\s*$'
+)
+_ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n", "\\t": "\t"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Matcher:
+    """One parsed matcher."""
+
+    name: str
+    op: str
+    value: str
+
+    def matches(self, value: str) -> bool:
+        """Whether a label value (empty when the label is absent) satisfies the matcher."""
+        if self.op == "=":
+            return value == self.value
+        if self.op == "!=":
+            return value != self.value
+        matched = re.fullmatch(self.value, value) is not None
+        return matched if self.op == "=~" else not matched
+
+    def render(self) -> str:
+        """Canonical text, always quoting the value (safe for every Alertmanager version)."""
+        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'{self.name}{self.op}"{escaped}"'
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MatcherError:
+    """A matcher string that does not parse; kept in the model so checks still run."""
+
+    text: str
+    message: str
+
+
+def parse(text: str) -> Matcher | MatcherError:
+    """Parse one matcher string."""
+    found = _MATCHER.match(text)
+    if found is None:
+        return MatcherError(text, f"{text!r} is not a matcher: expected name=\"value\", "
+                                  "name!=\"value\", name=~\"regex\" or name!~\"regex\"")
+    value = found["value"]
+    if value.startswith('"'):
+        value = re.sub(r"\\.", lambda m: _ESCAPES.get(m.group(0), m.group(0)[1]), value[1:-1])
+    op = found["op"]
+    if op in ("=~", "!~"):
+        try:
+            re.compile(value)
+        except re.error as error:
+            return MatcherError(text, f"invalid regular expression {value!r}: {error}")
+    return Matcher(found["name"], op, value)

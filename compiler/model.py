@@ -1,0 +1,147 @@
+"""The compiled model: frozen, snake_case, defaults applied, tiers expanded.
+
+Checks and renderers read only this. Every element keeps an `Origin` (document and path)
+so any finding about it can point at the spec that produced it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from compiler.loader import Document, Path
+from compiler.matchers import Matcher, MatcherError
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Origin:
+    """Where in which document a model element comes from."""
+
+    document: Document
+    path: Path
+
+    def child(self, *loc: str | int) -> Origin:
+        return Origin(self.document, (*self.path, *loc))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    enabled: bool
+    version: tuple[int, ...]
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Project:
+    name: str
+    targets: dict[str, Target]
+    external_labels: dict[str, str]
+    notifier_url: str
+    default_interval: str
+    default_labels: dict[str, str]
+    default_annotations: dict[str, str]
+    origin: Origin | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule as a target evaluates it; a tiered alert becomes one `Rule` per tier."""
+
+    kind: str  # "alert" | "record"
+    name: str
+    expr: str
+    raw_expr: str
+    for_: str | None
+    keep_firing_for: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    targets: tuple[str, ...]
+    vmalert: dict[str, Any]
+    tier: str | None
+    origin: Origin
+
+    @property
+    def severity(self) -> str | None:
+        return self.labels.get("severity")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RuleGroup:
+    name: str
+    interval: str
+    limit: int | None
+    query_offset: str | None
+    labels: dict[str, str] | None
+    targets: tuple[str, ...]
+    vmalert: dict[str, Any]
+    rules: tuple[Rule, ...]
+    tiered: tuple[str, ...]
+    """Names of the group's tiered alerts."""
+    origin: Origin
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Route:
+    receiver: str | None
+    matchers: tuple[Matcher | MatcherError, ...]
+    group_by: tuple[str, ...] | None
+    group_wait: str | None
+    group_interval: str | None
+    repeat_interval: str | None
+    continue_: bool
+    mute_time_intervals: tuple[str, ...]
+    active_time_intervals: tuple[str, ...]
+    routes: tuple[Route, ...]
+    origin: Origin
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InhibitRule:
+    source_matchers: tuple[Matcher | MatcherError, ...]
+    target_matchers: tuple[Matcher | MatcherError, ...]
+    equal: tuple[str, ...]
+    generated_for: str | None
+    """The tiered alert this rule was generated for, if it was generated."""
+    origin: Origin
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Routing:
+    name: str
+    route: Route
+    inhibit_rules: tuple[InhibitRule, ...]
+    time_intervals: tuple[Any, ...]
+    origin: Origin
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Named:
+    """A channel, worker pool or healing policy: its name, validated spec and origin."""
+
+    name: str
+    spec: Any
+    origin: Origin
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Model:
+    project: Project
+    groups: tuple[RuleGroup, ...]
+    channels: tuple[Named, ...]
+    routing: Routing | None
+    pools: tuple[Named, ...]
+    healing: tuple[Named, ...]
+    broken: dict[str, frozenset[str]]
+    """Names per kind of documents that failed validation."""
+    extra_projects: tuple[Origin, ...] = ()
+    extra_routings: tuple[Origin, ...] = ()
+
+    def alerts(self) -> list[tuple[RuleGroup, Rule]]:
+        return [(g, r) for g in self.groups for r in g.rules if r.kind == "alert"]
+
+    def channel(self, name: str) -> Named | None:
+        return next((c for c in self.channels if c.name == name), None)

@@ -1,0 +1,70 @@
+"""`WorkerPool`: a set of identical worker containers sized from Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from specs.common import Duration, EnvRef, FileRef, Spec
+
+
+class Replicas(Spec):
+    min: Annotated[int, Field(ge=0)] = 1
+    max: Annotated[int, Field(ge=0)] = 10
+
+
+class Resources(Spec):
+    cpus: Annotated[float, Field(gt=0)] | None = None
+    memory: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?([KMGT]i?|[kmg]|b)?$")] | None = None
+
+
+class ScalingMetric(Spec):
+    """A PromQL query and the value each replica should carry."""
+
+    query: Annotated[str, Field(min_length=1)]
+    target: float
+    type: Literal["average", "total"] = "average"
+    """`average`: target per replica; `total`: the query already is the whole pool's load."""
+    empty_as_zero: bool = False
+    """Read an empty query result as 0 instead of "no data" (which holds the count)."""
+
+
+class ScalingDirection(Spec):
+    stabilization: Duration | None = None
+    """Window over which the most conservative recommendation wins."""
+    max_step: Annotated[int, Field(ge=1)] | None = None
+    """Most replicas added or removed per `period`."""
+    period: Duration = "15s"
+
+
+class Fallback(Spec):
+    replicas: Annotated[int, Field(ge=0)]
+    after_failures: Annotated[int, Field(ge=1)] = 3
+
+
+class Scaling(Spec):
+    metrics: Annotated[list[ScalingMetric], Field(min_length=1)]
+    interval: Duration = "30s"
+    tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    scale_up: ScalingDirection = ScalingDirection.model_validate(
+        {"stabilization": "0s", "maxStep": 4}
+    )
+    scale_down: ScalingDirection = ScalingDirection.model_validate(
+        {"stabilization": "5m", "maxStep": 1}
+    )
+    fallback: Fallback | None = None
+
+
+class WorkerPoolSpec(Spec):
+    image: Annotated[str, Field(min_length=1)]
+    command: list[str] = Field(default_factory=list)
+    env: dict[str, str | EnvRef | FileRef] = Field(default_factory=dict)
+    """Plain values, or secret references resolved on the scaler's host."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    resources: Resources | None = None
+    replicas: Replicas = Replicas()
+    scaling: Scaling | None = None
+    healing_policy: str | None = None
+    """A `HealingPolicy` name applied to this pool's containers."""
+    stop_grace_period: Duration = "30s"

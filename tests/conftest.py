@@ -1,0 +1,61 @@
+"""Shared fixtures: snapshots live in the top-level `snapshots/` folder; CLI runner;
+a harness assertion that no diagnostic anywhere lacks a position."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.amber import AmberSnapshotExtension
+from syrupy.location import PyTestLocation
+
+from compiler import pipeline
+from compiler.diagnostics import Diagnostic
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "repo-example"
+
+
+class TopLevelSnapshots(AmberSnapshotExtension):
+    """Keep every snapshot under `snapshots/<test module>/` at the repository root."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(ROOT / "snapshots" / Path(test_location.filepath).stem)
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    return snapshot.use_extension(TopLevelSnapshots)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def assert_positioned(diagnostics: list[Diagnostic], texts: dict[str, str]) -> None:
+    """Every diagnostic has a line and column inside its file."""
+    for d in diagnostics:
+        assert d.path in texts, d
+        lines = texts[d.path].split("\n")
+        assert 1 <= d.line <= max(1, len(lines)), d
+        assert 1 <= d.column <= len(lines[d.line - 1]) + 1, (d, lines[d.line - 1])
+
+
+@pytest.fixture(autouse=True)
+def _every_diagnostic_is_positioned(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Wrap the pipeline so that any test producing an unpositioned diagnostic fails."""
+    real = pipeline.check
+
+    def checked(*args: Any, **kwargs: Any) -> pipeline.CheckResult:
+        result = real(*args, **kwargs)
+        assert_positioned(result.diagnostics, result.texts)
+        return result
+
+    monkeypatch.setattr(pipeline, "check", checked)
+    yield
