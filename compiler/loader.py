@@ -25,6 +25,28 @@ MAX_EXPANDED_NODES = 2_000_000
 _CLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _Positions:
+    """The spans of one file's documents, found on first use by parsing the file again.
+
+    A valid repository never asks for a position, so the first pass builds values only
+    and positions cost nothing until a diagnostic needs one.
+    """
+
+    __slots__ = ("_found", "_path", "_text")
+
+    def __init__(self, path: str, text: str) -> None:
+        self._path = path
+        self._text = text
+        self._found: dict[int, tuple[dict[Path, Any], dict[Path, Any]]] | None = None
+
+    def of(self, index: int) -> tuple[dict[Path, Any], dict[Path, Any]]:
+        if self._found is None:
+            builder = _Builder(self._path, record=True)
+            builder.run(self._text)
+            self._found = {d.index: (d.spans, d.key_spans) for d in builder.documents}
+        return self._found.get(index, ({}, {}))
+
+
 @dataclasses.dataclass(slots=True)
 class Document:
     """One YAML document of a spec file, as plain values plus the spans of its nodes."""
@@ -32,8 +54,23 @@ class Document:
     path: str
     index: int
     body: Any
-    spans: dict[Path, tuple[int, int, int, int]]
-    key_spans: dict[Path, tuple[int, int, int, int]]
+    _spans: dict[Path, tuple[int, int, int, int]] | None = None
+    _key_spans: dict[Path, tuple[int, int, int, int]] | None = None
+    _positions: _Positions | None = None
+
+    @property
+    def spans(self) -> dict[Path, tuple[int, int, int, int]]:
+        if self._spans is None:
+            assert self._positions is not None
+            self._spans, self._key_spans = self._positions.of(self.index)
+        return self._spans
+
+    @property
+    def key_spans(self) -> dict[Path, tuple[int, int, int, int]]:
+        if self._key_spans is None:
+            _ = self.spans
+        assert self._key_spans is not None
+        return self._key_spans
 
     def locate(self, loc: Path, *, key: bool = False) -> Span:
         """The span of the node at `loc`, or of its nearest recorded ancestor.
@@ -41,11 +78,12 @@ class Document:
         With `key`, a mapping entry is located by its key rather than its value.
         """
         loc = tuple(loc)
+        spans, key_spans = self.spans, self.key_spans
         while True:
-            if key and loc in self.key_spans:
-                return Span(*self.key_spans[loc])
-            if loc in self.spans:
-                return Span(*self.spans[loc])
+            if key and loc in key_spans:
+                return Span(*key_spans[loc])
+            if loc in spans:
+                return Span(*spans[loc])
             if not loc:
                 return Span.point(1, 1)
             loc = loc[:-1]
@@ -72,7 +110,7 @@ def load(path: str, data: bytes) -> LoadedFile:
     text, problem = _decode(path, data)
     if problem is not None:
         return LoadedFile(path, text, [], [problem])
-    builder = _Builder(path)
+    builder = _Builder(path, record=False)
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -80,7 +118,20 @@ def load(path: str, data: bytes) -> LoadedFile:
     finally:
         if was_enabled:
             gc.enable()
-    return LoadedFile(path, text, builder.documents, builder.diagnostics)
+    positions = _Positions(path, text)
+    for document in builder.documents:
+        document._positions = positions
+    diagnostics = builder.diagnostics
+    if any(d.code == "yaml/duplicate-key" for d in diagnostics):
+        diagnostics = _with_first_definitions(path, text)
+    return LoadedFile(path, text, builder.documents, diagnostics)
+
+
+def _with_first_definitions(path: str, text: str) -> list[Diagnostic]:
+    """Parse again recording positions, so duplicate keys can name the first one's line."""
+    builder = _Builder(path, record=True)
+    builder.run(text)
+    return builder.diagnostics
 
 
 def _decode(path: str, data: bytes) -> tuple[str, Diagnostic | None]:
@@ -121,8 +172,9 @@ class _Frame:
 class _Builder:
     """Turns libyaml events into documents; one tight loop, since it runs per node."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, record: bool) -> None:
         self.path = path
+        self.record = record
         self.documents: list[Document] = []
         self.diagnostics: list[Diagnostic] = []
 
@@ -145,6 +197,7 @@ class _Builder:
             parser.dispose()
 
     def _document(self, parser: Any, index: int) -> None:  # noqa: C901 - one hot loop
+        record = self.record
         spans: dict[Path, Any] = {}
         key_spans: dict[Path, Any] = {}
         anchors: dict[str, tuple[Any, int]] = {}
@@ -153,32 +206,32 @@ class _Builder:
         root: Any = _MISSING
         counter = 0
         failed = False
+        span: Any = None
         get_event = parser.get_event
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+        document_end = yaml.DocumentEndEvent
         while True:
             event = get_event()
             kind = type(event)
-            if kind is yaml.DocumentEndEvent:
+            if kind is document_end:
                 break
             if failed:
                 continue
-            start = event.start_mark
             if frame is not None and frame.is_map and frame.key is None and kind is not map_end:
                 if kind is not scalar_event:
                     failed = self._bad_key(event, kind is alias_event)
                     continue
                 counter += 1
-                end = event.end_mark
                 key = event.value
                 if key == "<<" and event.implicit[0]:
                     frame.key, frame.merge = key, True
                     continue
-                path = (*frame.path, key)
                 if key in frame.value:
-                    self._duplicate(key, path, key_spans, start, end)
-                key_spans[path] = (start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+                    self._duplicate(key, (*frame.path, key), key_spans, event)
+                if record:
+                    key_spans[(*frame.path, key)] = _mark_span(event)
                 frame.key = key
                 continue
             if kind is scalar_event:
@@ -186,22 +239,21 @@ class _Builder:
                 value = _resolve(event)
                 if event.anchor:
                     anchors[event.anchor] = (value, 1)
-                end = event.end_mark
-                span = (start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+                if record:
+                    span = _mark_span(event)
             elif kind is map_start or kind is seq_start:
                 counter += 1
                 if len(stack) >= MAX_DEPTH:
                     failed = self._fail_at(
-                        start, f"the document is nested more than {MAX_DEPTH} levels deep")
+                        event.start_mark,
+                        f"the document is nested more than {MAX_DEPTH} levels deep")
                     continue
-                if frame is None:
-                    path = ()
-                elif frame.is_map:
-                    path = (*frame.path, frame.key)
-                else:
-                    path = (*frame.path, len(frame.value))
-                end = event.end_mark
-                spans[path] = (start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+                path: Path = ()
+                if record and frame is not None:
+                    path = (*frame.path, frame.key if frame.is_map else len(frame.value))
+                    spans[path] = _mark_span(event)
+                elif record:
+                    spans[()] = _mark_span(event)
                 frame = _Frame({} if kind is map_start else [], path, event.anchor, counter)
                 stack.append(frame)
                 continue
@@ -217,16 +269,16 @@ class _Builder:
                 value, span = done.value, None
             elif kind is alias_event:
                 if event.anchor not in anchors:
-                    failed = self._fail_at(start, f"unknown anchor {event.anchor!r}")
+                    failed = self._fail_at(event.start_mark, f"unknown anchor {event.anchor!r}")
                     continue
                 value, size = anchors[event.anchor]
                 counter += size
                 if counter > MAX_EXPANDED_NODES:
-                    failed = self._fail_at(start, "aliases expand this document beyond "
-                                           f"{MAX_EXPANDED_NODES:,} nodes")
+                    failed = self._fail_at(event.start_mark, "aliases expand this document "
+                                           f"beyond {MAX_EXPANDED_NODES:,} nodes")
                     continue
-                end = event.end_mark
-                span = (start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+                if record:
+                    span = _mark_span(event)
             else:
                 continue
             # place `value` into the enclosing container
@@ -243,13 +295,16 @@ class _Builder:
                 frame.key = None
                 if frame.merge:
                     frame.merge = False
-                    failed = not self._merge(frame, value, start)
+                    failed = not self._merge(frame, value, event.start_mark)
                     continue
                 if span is not None:
                     spans[(*frame.path, key)] = span
                 frame.value[key] = value
         if not failed and root is not _MISSING and root is not None:
-            self.documents.append(Document(self.path, index, root, spans, key_spans))
+            document = Document(self.path, index, root)
+            if record:
+                document._spans, document._key_spans = spans, key_spans
+            self.documents.append(document)
 
     def _fail_at(self, mark: Any, message: str) -> bool:
         self._error(Span.point(mark.line + 1, mark.column + 1), "yaml/parse", message)
@@ -260,12 +315,11 @@ class _Builder:
                    else "a mapping key must be a plain value, not a mapping or a list")
         return self._fail_at(event.start_mark, message)
 
-    def _duplicate(self, key: str, path: Path, key_spans: dict[Path, Any],
-                   start: Any, end: Any) -> None:
+    def _duplicate(self, key: str, path: Path, key_spans: dict[Path, Any], event: Any) -> None:
         first = key_spans.get(path)
         where = f" (first defined on line {first[0]})" if first else ""
         self._error(
-            Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1),
+            Span(*_mark_span(event)),
             "yaml/duplicate-key", f"duplicate key {key!r}{where}",
             "remove one of them: YAML keeps only the last, which hides mistakes",
         )
@@ -280,6 +334,11 @@ class _Builder:
 
 
 _MISSING: Any = object()
+
+
+def _mark_span(event: Any) -> tuple[int, int, int, int]:
+    start, end = event.start_mark, event.end_mark
+    return (start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)$|[-+]?0x[0-9a-fA-F_]+$|[-+]?0o?[0-7_]+$")
