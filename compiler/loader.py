@@ -47,7 +47,7 @@ class _Positions:
         return self._found.get(index, ({}, {}))
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Document:
     """One YAML document of a spec file, as plain values plus the spans of its nodes."""
 
@@ -138,9 +138,8 @@ def _decode(path: str, data: bytes) -> tuple[str, Diagnostic | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as error:
-        before = data[: error.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        before = data[: error.start].decode("utf-8", "replace").removeprefix("\ufeff")
+        line, column = offset_to_line_column(before, len(before))
         text = data.decode("utf-8", "replace")
         return text, Diagnostic(
             path,
@@ -193,6 +192,8 @@ class _Builder:
                     break
         except yaml.YAMLError as error:
             self._error(*_yaml_error_position(error, text))
+        except _TooDeep:
+            pass
         finally:
             parser.dispose()
 
@@ -244,10 +245,10 @@ class _Builder:
             elif kind is map_start or kind is seq_start:
                 counter += 1
                 if len(stack) >= MAX_DEPTH:
-                    failed = self._fail_at(
-                        event.start_mark,
-                        f"the document is nested more than {MAX_DEPTH} levels deep")
-                    continue
+                    # stop reading the file: libyaml's cost grows with the square of depth
+                    self._fail_at(event.start_mark, f"the document is nested more than "
+                                  f"{MAX_DEPTH} levels deep; the rest of the file was not read")
+                    raise _TooDeep
                 path: Path = ()
                 if record and frame is not None:
                     path = (*frame.path, frame.key if frame.is_map else len(frame.value))
@@ -334,6 +335,10 @@ class _Builder:
 
 
 _MISSING: Any = object()
+
+
+class _TooDeep(Exception):
+    """Raised inside the builder to stop reading a pathologically nested file."""
 
 
 def _mark_span(event: Any) -> tuple[int, int, int, int]:
@@ -432,12 +437,20 @@ def _parse_hint(message: str) -> str:
     return ""
 
 
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text` as libyaml counts them (CR, LF, CRLF, NEL, LS and PS break lines)."""
+    return _LINE_BREAK.split(text)
+
+
 def offset_to_line_column(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of a character offset in `text`."""
+    """1-based line and column of a character offset in `text`, counted as libyaml does."""
     offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, column
+    breaks = list(_LINE_BREAK.finditer(text, 0, offset))
+    line_start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, offset - line_start + 1
 
 
-__all__ = ["Document", "LoadedFile", "Path", "load", "offset_to_line_column"]
+__all__ = ["Document", "LoadedFile", "Path", "load", "offset_to_line_column", "split_lines"]

@@ -76,6 +76,23 @@ ALERTMANAGER_FEATURES: dict[str, Support] = {
     "inhibit.matchers": Support((0, 22)),
 }
 
+_AFTER_1_79 = Support((1, 80))
+"""vmalert 1.79 rejects it (verified); the exact first version accepting it is not verified."""
+
+TEMPLATE_NAMES: dict[str, dict[str, Support]] = {
+    "prometheus": {"now": Support((3, 0)), "toDuration": Support((3, 0))},
+    "vmalert": {name: _AFTER_1_79 for name in (
+        "toTime", "parseDurationTime", "$for", "$activeAt", "$alertID", "$groupID")},
+}
+"""Template functions and variables that only newer versions know (2.42 and 1.79 verified)."""
+
+
+def unavailable_template_names(target: str, version: Version) -> frozenset[str]:
+    """Template functions and variables `target` at `version` does not know."""
+    return frozenset(name for name, support in TEMPLATE_NAMES.get(target, {}).items()
+                     if not support.accepts(version))
+
+
 UNKNOWN_FUNCTIONS_ACCEPTED: dict[str, Support] = {"vmalert": Support((0,), (1, 94))}
 """vmalert before 1.94 accepts calls of unknown functions (verified on 1.79)."""
 

@@ -109,7 +109,8 @@ def _validate_document(document: Document, result: Validated) -> None:
 
 
 def _mark_broken(body: Any, result: Validated) -> None:
-    if isinstance(body, dict) and body.get("kind") in result.broken:
+    if isinstance(body, dict) and isinstance(body.get("kind"), str) and (
+            body["kind"] in result.broken):
         metadata = body.get("metadata")
         if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):
             result.broken[body["kind"]].add(metadata["name"])
@@ -132,7 +133,7 @@ def _envelope_problems(document: Document) -> Iterator[Diagnostic]:
     if "apiVersion" in body and body["apiVersion"] != API_VERSION:
         yield _diag(document, ("apiVersion",), "schema/type",
                     f"unsupported apiVersion {body['apiVersion']!r}", f"use {API_VERSION!r}")
-    if "kind" in body and body["kind"] not in KINDS:
+    if "kind" in body and (not isinstance(body["kind"], str) or body["kind"] not in KINDS):
         yield _diag(document, ("kind",), "schema/type", f"unknown kind {body['kind']!r}",
                     _did_you_mean(str(body["kind"]), KINDS) or f"kinds: {', '.join(KINDS)}")
     for key in ("metadata", "spec"):
@@ -150,7 +151,7 @@ def _spec_model(document: Document, kind: str, spec: Any,
             document, ("spec",), "schema/missing", "missing required field 'type'",
             f"channel types: {', '.join(CHANNEL_TYPES)}"))
         return None
-    if channel_type not in CHANNEL_TYPES:
+    if not isinstance(channel_type, str) or channel_type not in CHANNEL_TYPES:
         result.diagnostics.append(_diag(
             document, ("spec", "type"), "schema/type", f"unknown channel type {channel_type!r}",
             _did_you_mean(str(channel_type), CHANNEL_TYPES)

@@ -15,6 +15,7 @@ from syrupy.location import PyTestLocation
 
 from compiler import pipeline
 from compiler.diagnostics import Diagnostic
+from compiler.loader import split_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "repo-example"
@@ -42,7 +43,7 @@ def assert_positioned(diagnostics: list[Diagnostic], texts: dict[str, str]) -> N
     """Every diagnostic has a line and column inside its file."""
     for d in diagnostics:
         assert d.path in texts, d
-        lines = texts[d.path].split("\n")
+        lines = split_lines(texts[d.path])
         assert 1 <= d.line <= max(1, len(lines)), d
         assert 1 <= d.column <= len(lines[d.line - 1]) + 1, (d, lines[d.line - 1])
 

@@ -38,7 +38,8 @@ def _registry() -> Registry:
 
 
 def _example_documents() -> list[loader.Document]:
-    return [d for f in sources.read_directory(EXAMPLE) for d in loader.load(f.path, f.data).documents]
+    files = sources.read_directory(EXAMPLE)
+    return [d for f in files for d in loader.load(f.path, f.data).documents]
 
 
 @pytest.mark.parametrize("document", _example_documents(),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from compiler.diagnostics import Diagnostic, Severity, Span
-from compiler.loader import offset_to_line_column
+from compiler.loader import offset_to_line_column, split_lines
 from compiler.model import Model, Origin
 
 
@@ -67,10 +68,16 @@ def _locate_in_source(text: str, span: Span, value: str, offset: int) -> Span | 
 
 
 def _index(text: str, line: int, column: int) -> int | None:
+    lines = split_lines(text)
+    if line > len(lines):
+        return None
     position = 0
     for _ in range(line - 1):
-        position = text.find("\n", position)
-        if position < 0:
+        match = _BREAK.search(text, position)
+        if match is None:
             return None
-        position += 1
+        position = match.end()
     return position + column - 1
+
+
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")

@@ -36,15 +36,17 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
                      for i, t in enumerate(model.routing.time_intervals)]
         yield from _unique(ctx, "time interval", intervals, metadata=False)
     for group in model.groups:
-        seen: dict[tuple[str, str, tuple[tuple[str, str], ...]], Origin] = {}
+        seen: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], Origin] = {}
         for rule in group.rules:
-            identity = (rule.name, rule.expr, tuple(sorted(rule.labels.items())))
-            if identity in seen and seen[identity] != rule.origin:
-                yield ctx.diag(rule.origin, CODE,
-                               f"rule {rule.name!r} repeats an earlier rule of the group "
-                               "exactly (same name, expression and labels)",
-                               hint="vmalert rejects exact duplicates: remove one")
-            seen.setdefault(identity, rule.origin)
+            for target in rule.targets:
+                identity = (target, rule.name, rule.expr, tuple(sorted(rule.labels.items())))
+                if identity in seen and seen[identity] != rule.origin:
+                    yield ctx.diag(rule.origin, CODE,
+                                   f"rule {rule.name!r} repeats an earlier rule of the group "
+                                   f"exactly (same name, expression and labels) for {target}",
+                                   hint="vmalert rejects exact duplicates: remove one")
+                    break
+                seen.setdefault(identity, rule.origin)
 
 
 def _unique(ctx: Context, kind: str, named: list[tuple[str, Origin]], *,

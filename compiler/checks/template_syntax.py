@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import jinja2
 
-from compiler import gotemplate
+from compiler import gotemplate, targets
 from compiler.checks.context import Context
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.model import Model, Origin
@@ -34,13 +34,12 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
             if rule.origin in seen:
                 continue
             seen.add(rule.origin)
-            dialect = "prometheus" if "prometheus" in rule.targets else "vmalert"
             for field in ("labels", "annotations"):
                 values = rule.labels if field == "labels" else rule.annotations
                 for name, text in values.items():
                     if "{{" in text:
                         origin = rule.origin.child(field, name)
-                        yield from _go(ctx, origin, text, dialect)
+                        yield from _rule_template(ctx, model, origin, text, rule.targets)
     for channel in model.channels:
         template = channel.spec.template
         if template is None:
@@ -54,6 +53,24 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
                 yield from _jinja(ctx, origin, text)
             else:
                 yield from _go(ctx, origin, text, "alertmanager")
+
+
+def _rule_template(ctx: Context, model: Model, origin: Origin, text: str,
+                   rule_targets: tuple[str, ...]) -> Iterator[Diagnostic]:
+    """Each target expands the template itself, so check it in each target's dialect."""
+    reported: set[tuple[int, str]] = set()
+    for target in rule_targets:
+        version = model.project.targets[target].version
+        unavailable = targets.unavailable_template_names(target, version)
+        for problem in gotemplate.template_problems(text, dialect=target,  # type: ignore[arg-type]
+                                                    unavailable=unavailable):
+            if (problem.offset, problem.message) in reported:
+                continue
+            reported.add((problem.offset, problem.message))
+            where = f" ({target} {model.project.targets[target].version_text})" if len(
+                rule_targets) > 1 else ""
+            yield ctx.diag_in_value(origin, problem.offset, CODE, problem.message + where,
+                                    value=text)
 
 
 def _go(ctx: Context, origin: Origin, text: str, dialect: str) -> Iterator[Diagnostic]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic
 from compiler.formats.report import Report
+from compiler.loader import split_lines
 
 
 def render(report: Report, *, color: bool = False) -> str:
@@ -33,10 +34,10 @@ def _block(report: Report, diagnostic: Diagnostic, color: bool) -> str:
     tone = {"error": "1;31", "warning": "1;33"}.get(severity, "1;36")
     head = (f"{report.shown_path(diagnostic.path)}:{diagnostic.line}:{diagnostic.column}: "
             f"{_style(f'{severity}[{diagnostic.code}]', tone, color)}: {diagnostic.message}\n")
-    lines = report.texts.get(diagnostic.path, "").split("\n")
+    lines = split_lines(report.texts.get(diagnostic.path, ""))
     body = ""
     if 0 < diagnostic.line <= len(lines):
-        source = lines[diagnostic.line - 1].replace("\t", " ").rstrip("\r")
+        source = lines[diagnostic.line - 1].replace("\t", " ")
         gutter = f"{diagnostic.line:>5} | "
         width = 1
         if diagnostic.span.end_line == diagnostic.line:

@@ -1,0 +1,24 @@
+"""`converge import`: existing Prometheus rule files and Alertmanager configs as specs.
+
+Pure converters from the text of foreign configs to spec documents (`prometheus_rules`,
+`alertmanager`), what an output directory needs to check as it is (`scaffold`), and the
+YAML writer (`writer`). Only `compiler.import_cli` reads and writes files.
+"""
+
+from __future__ import annotations
+
+from compiler.importers.alertmanager import import_config
+from compiler.importers.documents import SourceFormatError
+from compiler.importers.prometheus_rules import import_rule_files
+from compiler.importers.result import EnvVar, Imported, OutputFile
+from compiler.importers.writer import render
+
+__all__ = [
+    "EnvVar",
+    "Imported",
+    "OutputFile",
+    "SourceFormatError",
+    "import_config",
+    "import_rule_files",
+    "render",
+]

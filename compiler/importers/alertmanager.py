@@ -1,0 +1,127 @@
+"""Import an Alertmanager configuration (`alertmanager.yml`) as Channels and a Routing.
+
+Receivers become Channels (`receivers`), one file per receiver under `channels/`; the
+route tree, inhibit rules and time intervals become one Routing document in
+`routing.yaml` (`routes`). Literal secrets become `{env: NAME}` references whose names
+are returned, never their values (`secrets`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.importers import documents as docs
+from compiler.importers import receivers as receivers_module
+from compiler.importers import routes, target_plan
+from compiler.importers.result import Imported, OutputFile
+from compiler.importers.secrets import Secrets
+
+ROUTING_PATH = "routing.yaml"
+_TOP_LEVEL = {"global", "route", "receivers", "inhibit_rules", "time_intervals",
+              "mute_time_intervals", "templates"}
+_IMPORTED_GLOBALS = {
+    "smtp_from", "smtp_smarthost", "smtp_auth_username", "smtp_auth_password",
+    "smtp_auth_password_file", "smtp_require_tls", "slack_api_url", "slack_api_url_file",
+    "pagerduty_url", "opsgenie_api_key", "opsgenie_api_key_file", "opsgenie_api_url",
+}
+
+
+def import_config(text: str, *, source: str, taken: set[str]) -> Imported:
+    """Convert an Alertmanager configuration into Channel and Routing spec files.
+
+    Args:
+        text: the configuration file's text.
+        source: its path as the user named it, for messages and annotations.
+        taken: Channel names already used in the output repository.
+
+    Raises:
+        SourceFormatError: not YAML, not an Alertmanager configuration, or malformed.
+    """
+    config = _config(text, source=source)
+    notes: list[str] = []
+    secrets = Secrets()
+    globals_ = docs.mapping(config.get("global"), where=f"{source}: global")
+    _note_globals(globals_, notes)
+    raw_receivers = docs.sequence(config.get("receivers"), where=f"{source}: receivers")
+    receivers = receivers_module.convert(raw_receivers, source=source, globals_=globals_,
+                                         taken=taken, secrets=secrets, notes=notes)
+    channels = {r.name: r.channel_names for r in receivers}
+    route = routes.convert_route(docs.mapping(config["route"], where=f"{source}: route"),
+                                 channels=channels, where="route", notes=notes)
+    spec: dict[str, Any] = {"route": route}
+    inhibit = routes.convert_inhibit_rules(config.get("inhibit_rules"), where="inhibit_rules",
+                                           notes=notes)
+    if inhibit:
+        spec["inhibitRules"] = inhibit
+    intervals = [*routes.convert_time_intervals(config.get("time_intervals"),
+                                                where="time_intervals"),
+                 *routes.convert_time_intervals(config.get("mute_time_intervals"),
+                                                where="mute_time_intervals")]
+    if intervals:
+        spec["timeIntervals"] = intervals
+    for key in sorted(set(config) - _TOP_LEVEL):
+        notes.append(f"{source}: unknown top-level field {key!r}, not imported")
+    if config.get("templates"):
+        notes.append(f"{source}: templates files are not imported; copy the definitions the "
+                     "channels use into their `template:`")
+    routing = {"apiVersion": "converge/v1", "kind": "Routing",
+               "metadata": {"name": "alertmanager",
+                            "annotations": {"converge.io/source-file": source}},
+               "spec": spec}
+    files = [OutputFile(f"channels/{r.stem}.yaml", r.channels,
+                        header=f"Receiver {r.name!r}, imported from {source} by "
+                               "`converge import alertmanager`.",
+                        summary=f"{len(r.channels)} channel(s)")
+             for r in receivers]
+    files.append(OutputFile(ROUTING_PATH, (routing,), header=_routing_header(source, receivers),
+                            summary="Routing"))
+    versions = dict(target_plan.DEFAULT_VERSIONS)
+    if any(c["spec"]["type"] == "msteams" for r in receivers for c in r.channels):
+        versions["alertmanager"] = (0, 26)
+    return Imported(tuple(files), secrets.env, tuple(notes), versions)
+
+
+def _config(text: str, *, source: str) -> dict[str, Any]:
+    documents = docs.load_all(text, source=source)
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise docs.SourceFormatError(f"{source}: not an Alertmanager configuration "
+                                     "(expected one mapping with 'route' and 'receivers')")
+    config: dict[str, Any] = documents[0]
+    missing = [key for key in ("route", "receivers") if not config.get(key)]
+    if missing:
+        raise docs.SourceFormatError(f"{source}: not an Alertmanager configuration "
+                                     f"(no {' or '.join(repr(k) for k in missing)})")
+    return config
+
+
+def _note_globals(globals_: dict[str, Any], notes: list[str]) -> None:
+    if globals_.get("resolve_timeout") is not None:
+        notes.append(f"global resolve_timeout ({globals_['resolve_timeout']}) has no converge "
+                     "field, not imported (Alertmanager's default is 5m)")
+    http_config = docs.mapping(globals_.get("http_config"), where="global: http_config")
+    if set(http_config) - {"follow_redirects", "enable_http2"}:
+        notes.append("global http_config: only basic_auth and bearer credentials are imported, "
+                     "into webhook channels; not imported: "
+                     + ", ".join(sorted(set(http_config) - {"basic_auth", "authorization",
+                                                             "bearer_token", "bearer_token_file"})))
+    skipped = sorted(k for k in globals_
+                     if k not in _IMPORTED_GLOBALS | {"resolve_timeout", "http_config"})
+    if skipped:
+        notes.append(f"global settings not imported: {', '.join(skipped)}")
+
+
+def _routing_header(source: str, receivers: list[receivers_module.Receiver]) -> str:
+    lines = [f"The route tree, inhibit rules and time intervals of {source},",
+             "imported by `converge import alertmanager`; receivers are channel names."]
+    split = [r for r in receivers if len(r.channels) > 1]
+    if split:
+        lines += [
+            "",
+            "Receivers with several integrations became one channel per integration:",
+            *(f"  {r.name}: {', '.join(r.channel_names)}" for r in split),
+            "A converge route names one channel, so every route that delivered to such a",
+            "receiver now ends in one child route per channel (no matchers, `continue: true`",
+            "on all but the last, the route's mute/active time intervals copied): each alert",
+            "still reaches every integration, grouped and timed as before.",
+        ]
+    return "\n".join(lines)

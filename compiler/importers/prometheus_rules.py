@@ -1,0 +1,196 @@
+"""Import Prometheus rule files and Prometheus Operator `PrometheusRule` objects.
+
+Each rule group becomes one `RuleGroup` document. Its name is made a valid, unique
+converge name; the original group name, file and object are kept in annotations, and
+fields converge has no place for are kept there too (as JSON), so nothing is lost.
+Group fields only vmalert knows go under `spec.vmalert`. One output file per source file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from compiler.importers import documents as docs
+from compiler.importers import names, target_plan, vmalert_options
+from compiler.importers.result import Document, Imported, OutputFile
+from compiler.importers.secrets import Secrets
+
+_GROUP_FIELDS = {"name", "interval", "limit", "query_offset", "labels", "rules",
+                 *vmalert_options.GROUP_FIELDS}
+_RULE_FIELDS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations",
+                "debug", "update_entries_limit"}
+_SPEC_ORDER = ("interval", "limit", "queryOffset", "labels", "targets", "vmalert", "rules")
+OPERATOR_API = "monitoring.coreos.com/"
+ANNOTATION = "converge.io/"
+
+
+def import_rule_files(sources: Sequence[tuple[str, str]], *, taken: set[str],
+                      versions: dict[str, tuple[int, ...]] | None = None) -> Imported:
+    """Convert rule files, given as (path, text), into RuleGroup spec files.
+
+    Args:
+        sources: each source file's path as the user named it, and its text.
+        taken: RuleGroup names already used in the output repository.
+        versions: the project's target versions, or None when the import writes a new
+            `converge.yaml` (then the lowest versions that accept the groups are chosen).
+
+    Raises:
+        SourceFormatError: a file is not YAML, not a rule file, or has a malformed group.
+    """
+    group_names, stems = names.Names(taken), names.Names()
+    secrets, notes = Secrets(), list[str]()
+    converted: list[tuple[str, str, list[Document]]] = []
+    for path, text in sources:
+        groups = []
+        for raw, origin, where in _raw_groups(path, text, notes):
+            document = _group(raw, path=path, origin=origin, where=where,
+                              names=group_names, secrets=secrets, notes=notes)
+            if document is not None:
+                groups.append(document)
+        stem = stems.allocate(path.rsplit("/", 1)[-1].rsplit(".", 1)[0], fallback="rules")
+        converted.append((path, stem, groups))
+    used = [target_plan.features(g["spec"]) for _, _, groups in converted for g in groups]
+    chosen = versions or target_plan.lowest_versions(used)
+    files = []
+    for path, stem, groups in converted:
+        if not groups:
+            notes.append(f"{path}: no rule groups, nothing written")
+            continue
+        for group in groups:
+            _set_targets(group, chosen, notes)
+        rules = sum(len(g["spec"]["rules"]) for g in groups)
+        files.append(OutputFile(
+            f"rules/{stem}.yaml", tuple(groups),
+            header=f"Imported from {path} by `converge import prometheus-rules`.",
+            summary=f"{len(groups)} group(s), {rules} rule(s)"))
+    return Imported(tuple(files), secrets.env, tuple(notes), chosen)
+
+
+def _raw_groups(path: str, text: str,
+                notes: list[str]) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """Each group mapping with the object it came from and where it is, for messages."""
+    found = False
+    for index, document in enumerate(docs.load_all(text, source=path), start=1):
+        for body, origin in _rule_bodies(document, f"{path}: document {index}", notes):
+            found = True
+            for number, group in enumerate(docs.sequence(body, where=f"{path}: groups")):
+                where = f"{path}: {origin + ' ' if origin else ''}group {number + 1}"
+                yield docs.mapping(group, where=where), origin, where
+    if not found:
+        raise docs.SourceFormatError(
+            f"{path}: not a Prometheus rule file (no top-level 'groups') "
+            "nor a PrometheusRule object")
+
+
+def _rule_bodies(document: Any, where: str,
+                 notes: list[str]) -> Iterator[tuple[Any, str]]:
+    if not isinstance(document, dict):
+        raise docs.SourceFormatError(f"{where}: expected a mapping with 'groups'")
+    kind = document.get("kind")
+    if kind is None and "groups" in document:
+        extra = sorted(str(key) for key in document if key != "groups")
+        if extra:
+            notes.append(f"{where}: ignored top-level field(s) {', '.join(extra)}")
+        yield document["groups"], ""
+    elif kind == "PrometheusRule" and str(document.get("apiVersion", "")).startswith(
+            OPERATOR_API):
+        meta = docs.mapping(document.get("metadata"), where=f"{where}: metadata")
+        namespace = meta.get("namespace")
+        name = f"{namespace}/{meta.get('name')}" if namespace else str(meta.get("name"))
+        spec = docs.mapping(document.get("spec"), where=f"{where}: spec")
+        yield spec.get("groups"), f"PrometheusRule {name}"
+    elif kind == "List" and isinstance(document.get("items"), list):
+        for item in document["items"]:
+            yield from _rule_bodies(item, where, notes)
+    elif kind is not None:
+        notes.append(f"{where}: skipped a {kind}, not a PrometheusRule")
+    else:
+        raise docs.SourceFormatError(
+            f"{where}: not a Prometheus rule file (no top-level 'groups') "
+            "nor a PrometheusRule object")
+
+
+def _group(raw: dict[str, Any], *, path: str, origin: str, where: str, names: names.Names,
+           secrets: Secrets, notes: list[str]) -> Document | None:
+    source_name = docs.to_text(raw.get("name"), where=f"{where}: name")
+    if not source_name:
+        raise docs.SourceFormatError(f"{where}: a group needs a name")
+    where = f"{path}: group {source_name!r}"
+    raw_rules = docs.sequence(raw.get("rules"), where=f"{where}: rules")
+    if not raw_rules:
+        notes.append(f"{where}: has no rules, skipped (converge needs at least one)")
+        return None
+    extra = {key: value for key, value in raw.items() if key not in _GROUP_FIELDS}
+    spec: dict[str, Any] = {}
+    if raw.get("interval") is not None:
+        spec["interval"] = docs.to_duration(raw["interval"], where=f"{where}: interval")
+    if raw.get("limit") is not None:
+        spec["limit"] = docs.to_int(raw["limit"], where=f"{where}: limit")
+    if raw.get("query_offset") is not None:
+        spec["queryOffset"] = docs.to_duration(raw["query_offset"], where=f"{where}: query_offset")
+    if raw.get("labels") is not None:
+        spec["labels"] = docs.string_map(raw["labels"], where=f"{where}: labels")
+    vmalert = vmalert_options.group(raw, where=where, group=source_name, secrets=secrets)
+    if vmalert:
+        spec["vmalert"] = vmalert
+    rules = []
+    for index, rule in enumerate(raw_rules):
+        rule_where = f"{where}: rule {index + 1}"
+        rules.append(_rule(docs.mapping(rule, where=rule_where), where=rule_where,
+                           extra=extra, index=index))
+    spec["rules"] = rules
+    name = names.allocate(source_name, fallback="group")
+    annotations = {f"{ANNOTATION}source-file": path, f"{ANNOTATION}source-group": source_name}
+    if origin:
+        annotations[f"{ANNOTATION}source-object"] = origin
+    if extra:
+        annotations[f"{ANNOTATION}source-extra"] = json.dumps(extra, ensure_ascii=False,
+                                                              sort_keys=True)
+        notes.append(f"{where}: kept unsupported field(s) {', '.join(sorted(extra))} in "
+                     f"annotation {ANNOTATION}source-extra of RuleGroup {name!r}")
+    return {"apiVersion": "converge/v1", "kind": "RuleGroup",
+            "metadata": {"name": name, "annotations": annotations}, "spec": spec}
+
+
+def _rule(raw: dict[str, Any], *, where: str, extra: dict[str, Any],
+          index: int) -> dict[str, Any]:
+    rule: dict[str, Any] = {}
+    for key in ("alert", "record", "expr"):
+        if raw.get(key) is not None:
+            rule[key] = docs.to_text(raw[key], where=f"{where}: {key}")
+    if ("alert" in rule) == ("record" in rule) or not rule.get("expr"):
+        raise docs.SourceFormatError(
+            f"{where}: a rule needs an 'expr' and exactly one of 'alert' or 'record'")
+    for key, alias in (("for", "for"), ("keep_firing_for", "keepFiringFor")):
+        if raw.get(key) is not None:
+            rule[alias] = docs.to_duration(raw[key], where=f"{where}: {key}")
+    for key in ("labels", "annotations"):
+        if raw.get(key):
+            rule[key] = docs.string_map(raw[key], where=f"{where}: {key}")
+    vmalert = vmalert_options.rule(raw, where=where)
+    if vmalert:
+        rule["vmalert"] = vmalert
+    for key, value in raw.items():
+        if key not in _RULE_FIELDS:
+            extra[f"rules[{index}].{key}"] = value
+    return rule
+
+
+
+def _set_targets(group: Document, versions: dict[str, tuple[int, ...]],
+                 notes: list[str]) -> None:
+    spec = group["spec"]
+    used = target_plan.features(spec)
+    chosen = target_plan.choose(used, versions)
+    if chosen is not None:
+        spec["targets"] = chosen
+        group["spec"] = {key: spec[key] for key in _SPEC_ORDER if key in spec}
+    for target in chosen or target_plan.RULE_TARGETS:
+        refused = target_plan.rejected(used, target, versions[target])
+        if refused:
+            notes.append(
+                f"RuleGroup {group['metadata']['name']!r} uses {', '.join(refused)}, which "
+                f"{target} {target_plan.version_text(versions[target])} does not accept: "
+                "raise its version in converge.yaml")

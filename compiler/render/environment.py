@@ -1,0 +1,55 @@
+"""The Jinja2 environment every target's templates render in.
+
+Undefined names are errors (StrictUndefined), and an expression's output must be
+`YamlText` — produced by the `q` (quote) and `block` filters, or `ident` for the
+renderer's own identifiers — so no spec value reaches YAML unescaped.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import jinja2
+
+from compiler.render.yamlsafe import YamlText, block, quote
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _ident(value: str) -> YamlText:
+    """One of the renderer's own keys (never spec text): a bare YAML identifier."""
+    if not _IDENT.match(value):
+        raise ValueError(f"not an identifier: {value!r}")
+    return YamlText(value)
+
+
+def _comment(value: str) -> YamlText:
+    """Text for a `#` comment: one line, nothing that could end the comment."""
+    return YamlText(" ".join(str(value).split()))
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, YamlText):
+        return value
+    raise TypeError(f"template output {value!r} did not pass through q, block or ident")
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The shared environment, loading templates from the `templates` package."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("templates", ""),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=_finalize,
+    )
+    env.filters.update(q=quote, block=block, ident=_ident, comment=_comment)
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    """Render one template with the given context."""
+    return environment().get_template(name).render(**context)

@@ -1,0 +1,1 @@
+"""Jinja2 templates that render each target's files (package data)."""
