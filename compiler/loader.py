@@ -415,7 +415,9 @@ def _yaml_error_position(error: yaml.YAMLError, text: str) -> tuple[Span, str, s
         problem = getattr(error, "problem", None) or str(error)
         context = getattr(error, "context", None)
         message = f"{problem} ({context})" if context else str(problem)
-        return span, "yaml/parse", message, _parse_hint(message)
+        lines = split_lines(text)
+        line_text = lines[mark.line] if mark.line < len(lines) else ""
+        return span, "yaml/parse", message, _parse_hint(message, line_text, mark.column)
     position = getattr(error, "position", None)
     if isinstance(position, int):
         line, column = offset_to_line_column(text, position)
@@ -427,8 +429,8 @@ def _yaml_error_position(error: yaml.YAMLError, text: str) -> tuple[Span, str, s
     return Span.point(1, 1), "yaml/parse", str(error), ""
 
 
-def _parse_hint(message: str) -> str:
-    if "tab" in message:
+def _parse_hint(message: str, line: str, column: int) -> str:
+    if "\t" in line[: column + 1] or "tab" in message:
         return "indent with spaces: YAML does not allow tabs for indentation"
     if "mapping values are not allowed" in message:
         return "quote a value that contains ': ' or check the indentation of this line"

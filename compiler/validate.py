@@ -93,10 +93,14 @@ def _validate_document(document: Document, result: Validated) -> None:
     model = _spec_model(document, kind, body.get("spec"), result)
     metadata, meta_errors = _validate_model(document, Metadata, body["metadata"], ("metadata",))
     result.diagnostics.extend(meta_errors)
-    if model is None or metadata is None:
+    if model is None:
         _mark_broken(body, result)
         return
     spec_data = body.get("spec", {})
+    if metadata is None:  # still report the spec's own problems
+        result.diagnostics.extend(_validate_model(document, model, spec_data, ("spec",))[1])
+        _mark_broken(body, result)
+        return
     spec, errors = _validate_model(document, model, spec_data, ("spec",))
     rule_indexes = None
     if spec is None and kind == "RuleGroup":

@@ -67,10 +67,11 @@ def _check_duration(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and value == 0:
         return "0s"
     if not isinstance(value, str):
+        kind = {list: "a list", dict: "a mapping", bool: "a boolean"}.get(type(value), "a number")
         raise PydanticCustomError(
             "duration_invalid",
-            "expected a duration such as 30s, 5m or 1h30m, got '{value}'",
-            {"value": value},
+            "expected a duration such as 30s, 5m or 1h30m, got {kind}",
+            {"kind": kind if value is not None else "nothing"},
         )
     try:
         parse_duration(value)
