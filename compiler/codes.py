@@ -63,3 +63,21 @@ def all_codes() -> dict[str, Code]:
         codes[module.CODE] = Code(module.CODE, module.SEVERITY, module.SUMMARY,
                                   f"{title}\n\n{body}".strip())
     return dict(sorted(codes.items()))
+
+
+def markdown() -> str:
+    """`docs/codes.md`: every code with its severity and documentation."""
+    parts = ["# Diagnostic codes\n\n",
+             "Generated from the code (`python -m compiler.codes > docs/codes.md`); "
+             "`converge check --explain CODE` prints the same text.\n\n",
+             "| code | severity | summary |\n|---|---|---|\n"]
+    codes = all_codes()
+    parts += [f"| [`{c.code}`](#{c.code.replace('/', '')}) | {c.severity.value} | {c.summary} |\n"
+              for c in codes.values()]
+    for c in codes.values():
+        parts.append(f"\n## {c.code}\n\n*{c.severity.value}* — {c.summary}\n\n{c.doc}\n")
+    return "".join(parts)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -83,6 +83,8 @@ def alertmanager(file: Path, output: Path, force: bool) -> None:
     if others:
         notes.append(f"another Routing document is in {', '.join(sorted(others))}: "
                      "converge uses one; remove it")
+    if existing.versions is not None:
+        notes += scaffold.version_notes(imported.versions, existing.versions)
     extra = [] if existing.versions is not None else [
         scaffold.project_file(output.resolve().name, imported.versions)]
     _write(output, [*imported.files, *extra], force=force)

@@ -532,6 +532,23 @@ def test_placeholders_and_unsupported_integrations_are_reported() -> None:
     assert "SECRET" not in "".join(render(f.documents) for f in imported.files) + notes
 
 
+def test_msteams_needs_a_newer_alertmanager(tmp_path: Path) -> None:
+    (tmp_path / "am.yml").write_text(
+        "route: {receiver: t}\nreceivers:\n  - name: t\n    msteams_configs:\n"
+        "      - webhook_url: https://example.webhook.office.com/webhookb2/SECRET\n",
+        encoding="utf-8")
+    result = run("alertmanager", tmp_path / "am.yml", "-o", tmp_path / "new")
+    assert result.exit_code == 0, result.output
+    assert "version: '0.26'" in (tmp_path / "new" / "converge.yaml").read_text(encoding="utf-8")
+    check(tmp_path / "new")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "converge.yaml").write_text(
+        "apiVersion: converge/v1\nkind: Project\nmetadata: {name: old}\nspec: {}\n",
+        encoding="utf-8")
+    result = run("alertmanager", tmp_path / "am.yml", "-o", tmp_path / "old")
+    assert "need alertmanager ≥ 0.26; converge.yaml says 0.25: raise it" in result.output
+
+
 BAD_ALERTMANAGER = [
     pytest.param("groups: []\n", "not an Alertmanager configuration", id="rule-file"),
     pytest.param("route: {receiver: x}\nreceivers: [{name: y}]\n", "unknown receiver 'x'",

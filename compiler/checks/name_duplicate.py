@@ -55,8 +55,9 @@ def _unique(ctx: Context, kind: str, named: list[tuple[str, Origin]], *,
     for name, origin in named:
         if name in first:
             where = first[name]
-            place = Origin(origin.document, ("metadata", "name")) if metadata else origin
-            yield ctx.diag(place, CODE, f"{kind} name {name!r} is already used",
+            if metadata:
+                origin, where = (Origin(o.document, ("metadata", "name")) for o in (origin, where))
+            yield ctx.diag(origin, CODE, f"{kind} name {name!r} is already used",
                            hint=f"first defined in {where.document.path} line "
                                 f"{where.document.locate(where.path).line}")
         else:

@@ -6,14 +6,10 @@ settings fill what the integration leaves unset, as Alertmanager does. Every sec
 becomes a reference (`Context.secret`); fields with no converge equivalent are reported
 by name only, so a value that might be secret is never copied anywhere.
 
-| Alertmanager                         | converge                              |
-|--------------------------------------|---------------------------------------|
-| slack `title` / `text`               | `template.title` / `template.body`    |
-| email `html` (else `text`)           | `template.body`; `headers` kept       |
-| pagerduty `description`              | `template.title`                      |
-| opsgenie `message` / `description`   | `template.title` / `template.body`    |
-| telegram `message`                   | `template.body`                       |
-| discord, msteams `title` / text      | `template.title` / `template.body`    |
+Message fields become the channel's `template`: Slack `title`/`text`, Opsgenie
+`message`/`description`, Discord `title`/`message`, Teams `title`/`text` its title and
+body; email `html` (else `text`) and Telegram `message` its body; PagerDuty
+`description` its title. Email `headers` (such as `Subject`) are kept as they are.
 """
 
 from __future__ import annotations
@@ -96,6 +92,7 @@ def _template(ctx: Context, **fields: str | None) -> dict[str, Any]:
 
 
 def webhook(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """A webhook; a URL carrying a credential becomes `urlSecret`."""
     spec: dict[str, Any] = {"type": "webhook"}
     url = ctx.text(raw, "url")
     ctx.used.add("url_file")
@@ -148,6 +145,7 @@ def _http_auth(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def slack(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """A Slack incoming webhook (the URL is a secret), with the global `slack_api_url`."""
     spec: dict[str, Any] = {"type": "slack",
                             "apiUrl": ctx.secret(raw, "api_url", global_key="slack_api_url")}
     for key, alias in (("channel", "channel"), ("username", "username"),
@@ -159,6 +157,7 @@ def slack(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def email(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """An email integration, completed from the global `smtp_*` settings."""
     to = [a.strip() for a in (ctx.text(raw, "to") or "").split(",") if a.strip()]
     sender = ctx.text(raw, "from", "smtp_from")
     smarthost = ctx.text(raw, "smarthost", "smtp_smarthost")
@@ -187,6 +186,7 @@ def email(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def pagerduty(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """A PagerDuty integration (Events API v2 routing key, or the older service key)."""
     key = "routing_key" if raw.get("routing_key") or raw.get("routing_key_file") \
         else "service_key"
     spec: dict[str, Any] = {"type": "pagerduty", "routingKey": ctx.secret(raw, key)}
@@ -199,6 +199,7 @@ def pagerduty(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def opsgenie(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """An Opsgenie integration, with the global `opsgenie_api_key` and `_url`."""
     spec: dict[str, Any] = {"type": "opsgenie",
                             "apiKey": ctx.secret(raw, "api_key", global_key="opsgenie_api_key")}
     if (api_url := ctx.text(raw, "api_url", "opsgenie_api_url")) is not None:
@@ -211,6 +212,7 @@ def opsgenie(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def telegram(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """A Telegram bot: its token is a secret, the chat id a number."""
     spec: dict[str, Any] = {"type": "telegram", "botToken": ctx.secret(raw, "bot_token")}
     ctx.used.add("chat_id")
     spec["chatId"] = docs.to_int(raw.get("chat_id"), where=f"{ctx.label}: chat_id")
@@ -223,12 +225,14 @@ def telegram(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def discord(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """A Discord webhook (the URL is a secret)."""
     spec: dict[str, Any] = {"type": "discord", "webhookUrl": ctx.secret(raw, "webhook_url")}
     spec.update(_template(ctx, title=ctx.text(raw, "title"), body=ctx.text(raw, "message")))
     return {**spec, **_send_resolved(raw, ctx, default=True)}
 
 
 def msteams(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """A Microsoft Teams webhook (the URL is a secret; Alertmanager ≥ 0.26)."""
     spec: dict[str, Any] = {"type": "msteams", "webhookUrl": ctx.secret(raw, "webhook_url")}
     spec.update(_template(ctx, title=ctx.text(raw, "title"), body=ctx.text(raw, "text")))
     return {**spec, **_send_resolved(raw, ctx, default=True)}

@@ -178,7 +178,6 @@ def _rule(raw: dict[str, Any], *, where: str, extra: dict[str, Any],
     return rule
 
 
-
 def _set_targets(group: Document, versions: dict[str, tuple[int, ...]],
                  notes: list[str]) -> None:
     spec = group["spec"]

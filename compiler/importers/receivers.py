@@ -35,6 +35,7 @@ class Receiver:
 
     @property
     def channel_names(self) -> list[str]:
+        """The names of its channels, in integration order."""
         return [c["metadata"]["name"] for c in self.channels]
 
 

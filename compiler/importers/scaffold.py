@@ -35,6 +35,7 @@ class Existing:
     """The project's target versions, or None when there is no Project document."""
 
     def has(self, kind: str) -> bool:
+        """Whether some document of `kind` exists."""
         return bool(self.paths.get(kind))
 
 
@@ -71,6 +72,15 @@ def _versions(spec: Any) -> dict[str, tuple[int, ...]]:
         except ValueError:
             continue  # no version or a bad one: converge check reports it
     return versions
+
+
+def version_notes(needed: dict[str, tuple[int, ...]],
+                  versions: dict[str, tuple[int, ...]]) -> list[str]:
+    """What to raise in an existing `converge.yaml` so it accepts what was imported."""
+    return [f"the imported specs need {target} ≥ {target_plan.version_text(version)}; "
+            f"converge.yaml says {target_plan.version_text(versions[target])}: raise it"
+            for target, version in needed.items()
+            if target in versions and version > versions[target]]
 
 
 def project_file(directory_name: str, versions: dict[str, tuple[int, ...]]) -> OutputFile:
