@@ -40,7 +40,8 @@ def test_check_modules_are_named_after_their_code() -> None:
 
 
 def test_every_code_appears_in_a_cli_script() -> None:
-    scripts = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "scripts").glob("*.txt"))
+    folder = ROOT / "tests" / "scripts"
+    scripts = "".join(p.read_text(encoding="utf-8") for p in folder.glob("*.txt"))
     shown = set(re.findall(r"(?:error|warning|info)\[([a-z-]+/[a-z-]+)\]", scripts))
     missing = sorted(set(codes.all_codes()) - shown)
     assert not missing, f"no tests/scripts case shows {missing}"
