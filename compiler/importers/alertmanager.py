@@ -119,9 +119,11 @@ def _routing_header(source: str, receivers: list[receivers_module.Receiver]) -> 
             "",
             "Receivers with several integrations became one channel per integration:",
             *(f"  {r.name}: {', '.join(r.channel_names)}" for r in split),
-            "A converge route names one channel, so every route that delivered to such a",
-            "receiver now ends in one child route per channel (no matchers, `continue: true`",
-            "on all but the last, the route's mute/active time intervals copied): each alert",
-            "still reaches every integration, grouped and timed as before.",
+            "A converge route names one channel, so every route that would notify such a",
+            "receiver ends in one child route per channel, after its own children: no",
+            "matchers, `continue: true` on all but the last, its mute/active time intervals",
+            "copied. Where a `continue: true` child could match first (Alertmanager would then",
+            "not notify the receiver), they sit under guard routes matching what that child",
+            "does not. Each alert still reaches exactly the integrations it reached before.",
         ]
     return "\n".join(lines)
