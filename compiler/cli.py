@@ -7,18 +7,39 @@ or I/O error. A bad spec or a bad flag never shows a traceback.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from compiler import pipeline
 
 FORMATS = ("human", "json", "github", "sarif")
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+_LAZY_COMMANDS = {
+    "import": ("compiler.import_cli", "import_group"),
+}
+"""Commands whose modules are imported only when they run, to keep start-up fast."""
+
+
 class _Group(click.Group):
-    """Turns an unexpected I/O failure into a one-line message and exit code 2."""
+    """Loads heavy commands lazily; turns unexpected failures into one-line messages."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY_COMMANDS:
+            module_name, attribute = _LAZY_COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module_name), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -26,6 +47,8 @@ class _Group(click.Group):
         except OSError as error:
             click.echo(f"converge: error: {error}", err=True)
             raise SystemExit(EXIT_USAGE) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except KeyboardInterrupt:
             click.echo("converge: interrupted", err=True)
             raise SystemExit(130) from None
@@ -62,6 +85,13 @@ def check(path: Path, output_format: str, explain: str | None, color: bool | Non
     """
     if explain is not None:
         raise SystemExit(_explain(explain))
+    result = _check_and_report(path, output_format, color)
+    raise SystemExit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+def _check_and_report(path: Path, output_format: str, color: bool | None,
+                      *, quiet_when_clean: bool = False) -> pipeline.CheckResult:
+    """Run the checks on PATH and print the diagnostics in the chosen format."""
     from compiler import pipeline, sources
     from compiler.formats import FORMATTERS, human
     from compiler.formats.report import Report
@@ -72,13 +102,67 @@ def check(path: Path, output_format: str, explain: str | None, color: bool | Non
         click.echo(f"converge: error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     result = pipeline.check(files)
+    if quiet_when_clean and not result.diagnostics:
+        return result
     report = Report(result.diagnostics, result.texts, _shown_root(path), result.files)
     if output_format == "human":
         use_color = sys.stdout.isatty() if color is None else color
-        click.echo(human.render(report, color=use_color), nl=False, color=use_color)
+        text = human.render(report, color=use_color)
+        click.echo(text, nl=False, color=use_color, err=quiet_when_clean)
     else:
-        click.echo(FORMATTERS[output_format](report), nl=False)
-    raise SystemExit(EXIT_OK if result.ok else EXIT_FINDINGS)
+        click.echo(FORMATTERS[output_format](report), nl=False, err=quiet_when_clean)
+    return result
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=Path("out"),
+              show_default=True, help="The bundle directory, replaced as a whole.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 and print a diff when OUTPUT is stale.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="human",
+              show_default=True, help="How to print diagnostics.")
+def compile(path: Path, output: Path, check_only: bool, output_format: str) -> None:
+    """Check the specs under PATH and write the bundle Prometheus, vmalert, Alertmanager and
+    the daemons load: rule files, alertmanager.yaml, reconciler data and manifest.json.
+
+    Nothing is written when the specs have errors. Exit status: 0 written (or, with
+    --check, up to date), 1 errors found (or stale), 2 usage or I/O error.
+    """
+    from compiler import bundle, gitinfo, render, writer
+
+    result = _check_and_report(path, output_format, None, quiet_when_clean=True)
+    if not result.ok or result.model is None:
+        click.echo("converge: nothing written: fix the errors above", err=True)
+        raise SystemExit(EXIT_FINDINGS)
+    built = bundle.build(render.render(result.model), result.model, version=_version(),
+                         source=gitinfo.source_of(path))
+    if check_only:
+        diff = writer.stale_diff(built.files, output, ignore=frozenset({bundle.MANIFEST}))
+        if diff:
+            click.echo(diff, nl=False)
+            click.echo(f"converge: {output} is stale: run `converge compile "
+                       f"{_shown_root(path)} -o {output}`", err=True)
+            raise SystemExit(EXIT_FINDINGS)
+        click.echo(f"{output} is up to date (bundle {built.hash[:12]})")
+        raise SystemExit(EXIT_OK)
+    try:
+        writer.write(built.files, output)
+    except writer.WriteError as error:
+        click.echo(f"converge: error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    counts = built.manifest["targets"]
+    summary = ", ".join(f"{name} {info['files']} file(s)" for name, info in counts.items())
+    click.echo(f"wrote {output}: {summary}; bundle {built.hash[:12]}")
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("converge-gitops")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
 
 
 def _shown_root(path: Path) -> str:

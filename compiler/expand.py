@@ -92,7 +92,7 @@ def _group(resource: Resource, project: model.Project) -> model.RuleGroup:
         if rule.thresholds is not None and rule.alert is not None:
             tiered.append(rule.alert)
         rules.extend(expanded)
-    vmalert = spec.vmalert.model_dump(exclude_none=True) if spec.vmalert else {}
+    vmalert = spec.vmalert.model_dump(exclude_none=True, by_alias=False) if spec.vmalert else {}
     return model.RuleGroup(
         name=resource.name,
         interval=spec.interval or project.default_interval,
@@ -123,7 +123,7 @@ def tiers(rule: Rule) -> list[tuple[str, Tier]]:
 def _expand_rule(rule: Rule, origin: model.Origin, group_targets: tuple[str, ...],
                  project: model.Project) -> Iterable[model.Rule]:
     targets = tuple(t for t in group_targets if rule.targets is None or t in rule.targets)
-    vmalert = rule.vmalert.model_dump(exclude_none=True) if rule.vmalert else {}
+    vmalert = rule.vmalert.model_dump(exclude_none=True, by_alias=False) if rule.vmalert else {}
     labels = {**project.default_labels, **rule.labels}
     is_alert = rule.alert is not None
     annotations = {**project.default_annotations, **rule.annotations} if is_alert else {}

@@ -39,6 +39,7 @@ class Context:
     """Source fields consumed; the others are reported as not imported."""
     unmapped: list[str] = dataclasses.field(default_factory=list)
     """Nested fields found but not imported (e.g. `http_config.proxy_url`)."""
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     def text(self, raw: dict[str, Any], key: str, global_key: str | None = None) -> str | None:
         """The field's text, else the global's; None when neither is set."""
@@ -105,11 +106,8 @@ def webhook(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
     else:
         spec["url"] = url
     spec.update(_http_auth(raw, ctx))
-    ctx.used.add("max_alerts")
-    if raw.get("max_alerts") is not None:
-        max_alerts = docs.to_int(raw["max_alerts"], where=f"{ctx.label}: max_alerts")
-        if max_alerts:
-            spec["maxAlerts"] = max_alerts
+    if max_alerts := docs.to_int(ctx.text(raw, "max_alerts") or "0", where=ctx.label):
+        spec["maxAlerts"] = max_alerts
     if (timeout := ctx.text(raw, "timeout")) and timeout != "0s":
         spec["timeout"] = timeout
     return {**spec, **_send_resolved(raw, ctx, default=True)}
@@ -190,6 +188,9 @@ def pagerduty(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
     key = "routing_key" if raw.get("routing_key") or raw.get("routing_key_file") \
         else "service_key"
     spec: dict[str, Any] = {"type": "pagerduty", "routingKey": ctx.secret(raw, key)}
+    if key == "service_key":
+        ctx.notes.append(f"{ctx.label}: service_key is an Events API v1 key, written as "
+                         "routingKey (Events API v2): check it is a v2 integration key")
     for field, alias, global_key in (("severity", "severity", None),
                                      ("url", "url", "pagerduty_url")):
         if (value := ctx.text(raw, field, global_key)) is not None:

@@ -89,6 +89,7 @@ def _channels(raw: dict[str, Any], *, receiver: str, source: str, globals_: dict
         ctx = integrations.Context(name, f"{label} {integration}", globals_, secrets)
         item = docs.mapping(item, where=ctx.label)
         spec = integrations.CONVERTERS[key](item, ctx)
+        notes.extend(ctx.notes)
         skipped = sorted({k for k in item if k not in ctx.used} | set(ctx.unmapped))
         document = _document(name, spec, receiver=receiver, integration=integration,
                              source=source)

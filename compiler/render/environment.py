@@ -30,6 +30,24 @@ def _comment(value: str) -> YamlText:
     return YamlText(" ".join(str(value).split()))
 
 
+def _nested(value: str) -> YamlText:
+    """Text made by this template's own macros, whose every value was already quoted."""
+    return YamlText(value)
+
+
+def _trim_first(value: str, indent: int) -> YamlText:
+    """Put a nested block's first line on the line of the `-` that introduces it."""
+    prefix = "\n" + " " * indent
+    if not value.startswith(prefix):
+        raise ValueError(f"nested block does not start with {prefix!r}: {value[:40]!r}")
+    return YamlText(" " + value[len(prefix):])
+
+
+def _spaces(count: int) -> YamlText:
+    """Indentation."""
+    return YamlText(" " * int(count))
+
+
 def _finalize(value: Any) -> Any:
     if isinstance(value, YamlText):
         return value
@@ -46,7 +64,8 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         finalize=_finalize,
     )
-    env.filters.update(q=quote, block=block, ident=_ident, comment=_comment)
+    env.filters.update(q=quote, block=block, ident=_ident, comment=_comment, nested=_nested,
+                       trim_first=_trim_first, spaces=_spaces)
     return env
 
 

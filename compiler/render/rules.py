@@ -10,7 +10,7 @@ from typing import Any
 
 from compiler import targets
 from compiler.model import Model, Rule, RuleGroup
-from compiler.render import environment
+from compiler.render import environment, secrets
 
 TEMPLATE = "rules.yaml.j2"
 _VMALERT_GROUP_SCALARS = ("type", "concurrency", "eval_offset", "eval_delay",
@@ -56,16 +56,8 @@ def _group_view(group: RuleGroup, rules: list[Rule], target: str,
 def _header(header: dict[str, Any]) -> str:
     value = header.get("value")
     if value is None:
-        secret = header["secret"]
-        value = secret_placeholder(secret)
+        value = secrets.placeholder(header["secret"])
     return f"{header['name']}: {value}"
-
-
-def secret_placeholder(reference: dict[str, str]) -> str:
-    """The text a secret reference becomes in a rendered file; the sidecar resolves it."""
-    if "env" in reference:
-        return f"https://converge-secret.invalid/env/{reference['env']}"
-    return f"https://converge-secret.invalid/file/{reference['file'].lstrip('/')}"
 
 
 def _rule_view(rule: Rule, target: str) -> dict[str, Any]:

@@ -1,0 +1,55 @@
+"""What the daemons read: worker pools, healing policies and channels, as JSON.
+
+Secrets stay references (`{"env": NAME}` / `{"file": PATH}`) that each daemon resolves on
+its own host. Each pool carries the hash of its spec, which the scaler stamps on the
+containers it creates to spot out-of-date ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from compiler.model import Model, Named
+from compiler.render import alertmanager
+from specs.channel import NOTIFIER_TYPES
+
+SCHEMA = "converge/reconciler/v1"
+
+
+def _dump(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _spec(item: Named) -> dict[str, Any]:
+    dumped: dict[str, Any] = item.spec.model_dump(mode="json", by_alias=True)
+    return dumped
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    """SHA-256 of a spec's canonical JSON: equal specs, equal hashes, on every machine."""
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def render(model: Model) -> dict[str, str]:
+    """`reconciler/pools.json`, `healing.json` and `channels.json`."""
+    pools = [{"name": p.name, "specHash": spec_hash(_spec(p)), "spec": _spec(p),
+              "source": p.origin.document.path} for p in model.pools]
+    healing = [{"name": h.name, "spec": _spec(h), "source": h.origin.document.path}
+               for h in model.healing]
+    channels = []
+    for channel in model.channels:
+        entry: dict[str, Any] = {"name": channel.name, "type": channel.spec.type,
+                                 "spec": _spec(channel), "source": channel.origin.document.path,
+                                 "deliveredBy": "alertmanager"}
+        if channel.spec.type in NOTIFIER_TYPES:
+            entry["deliveredBy"] = "notifier"
+            entry["path"] = alertmanager.NOTIFIER_PATH + channel.name
+        channels.append(entry)
+    return {
+        "reconciler/pools.json": _dump({"schemaVersion": SCHEMA, "pools": pools}),
+        "reconciler/healing.json": _dump({"schemaVersion": SCHEMA, "policies": healing}),
+        "reconciler/channels.json": _dump({"schemaVersion": SCHEMA, "channels": channels}),
+    }

@@ -1,0 +1,123 @@
+"""Write a bundle so that a reader never sees half of one.
+
+The new bundle is built in a sibling directory, every file and the directory fsynced,
+then swapped with the old one in a single `renameat2(RENAME_EXCHANGE)` where the kernel
+offers it (two renames otherwise), and the old one removed. Files no longer produced
+disappear with it. A directory that is not a converge bundle is never replaced.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import difflib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from compiler.bundle import MANIFEST
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+class WriteError(Exception):
+    """The output directory cannot be written or replaced."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(result == 0)
+
+
+def write(files: Mapping[str, bytes], out: Path) -> None:
+    """Replace `out` with exactly `files`.
+
+    Raises:
+        WriteError: `out` exists and is not a converge bundle, or cannot be written.
+    """
+    out = out.absolute()
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                               and not (out / MANIFEST).is_file())):
+        raise WriteError(f"{out} exists and is not a converge bundle (no {MANIFEST}); "
+                         "refusing to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        for relative, data in sorted(files.items()):
+            target = staging / relative
+            if not target.resolve().is_relative_to(staging.resolve()):
+                raise WriteError(f"refusing to write outside the bundle: {relative}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for directory in sorted({p.parent for p in staging.rglob("*")}, reverse=True):
+            _fsync_dir(directory)
+        os.chmod(staging, 0o755)
+        _swap_in(staging, out)
+    except OSError as error:
+        raise WriteError(f"cannot write {out}: {error}") from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    if not out.exists():
+        os.rename(staging, out)
+    elif not _exchange(staging, out):
+        retired = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.rename(out, retired)
+        os.rename(staging, out)
+        shutil.rmtree(retired, ignore_errors=True)
+    # after an exchange, `staging` holds the old bundle and is removed by the caller
+    _fsync_dir(out.parent)
+
+
+def read(out: Path) -> dict[str, bytes]:
+    """Every file under `out`, by '/'-separated relative path (empty if `out` is missing)."""
+    if not out.is_dir():
+        return {}
+    return {p.relative_to(out).as_posix(): p.read_bytes()
+            for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def stale_diff(files: Mapping[str, bytes], out: Path, *, ignore: frozenset[str] = frozenset()
+               ) -> str:
+    """A unified diff from what `out` holds to what it should hold; empty when current."""
+    current = read(out)
+    chunks: list[str] = []
+    for path in sorted(set(files) | set(current)):
+        if path in ignore:
+            continue
+        old, new = current.get(path), files.get(path)
+        if old == new:
+            continue
+        old_lines = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
+        new_lines = (new or b"").decode("utf-8", "replace").splitlines(keepends=True)
+        chunks.extend(difflib.unified_diff(
+            old_lines, new_lines,
+            fromfile=f"a/{path}" if old is not None else "/dev/null",
+            tofile=f"b/{path}" if new is not None else "/dev/null"))
+        if chunks and not chunks[-1].endswith("\n"):
+            chunks[-1] += "\n"
+    return "".join(chunks)
