@@ -288,13 +288,20 @@ def _version(argv: list[str]) -> str:
     return ((done.stdout or done.stderr).strip().splitlines() or ["?"])[0]
 
 
-def _git_commit() -> str | None:
+def _git(*args: str) -> str | None:
+    """A read-only git query (never takes the index lock)."""
     try:
-        done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+        done = subprocess.run(["git", "--no-optional-locks", "-C", str(ROOT), *args],
                               capture_output=True, text=True, timeout=10, check=False)
     except OSError:
         return None
-    return done.stdout.strip() or None
+    return done.stdout.rstrip("\n") if done.returncode == 0 else None
+
+
+def _uncommitted() -> list[str] | None:
+    """Files of the measured code (compiler, specs) that differ from the commit."""
+    status = _git("status", "--porcelain", "--", "compiler", "specs", "pyproject.toml")
+    return None if status is None else [line[3:] for line in status.splitlines()]
 
 
 def machine(converge: str, promtool: str) -> dict[str, object]:
@@ -327,7 +334,8 @@ def machine(converge: str, promtool: str) -> dict[str, object]:
         "python_implementation": platform.python_implementation(),
         "converge": _version([converge, "--version"]),
         "promtool": _version([promtool, "--version"]),
-        "git_commit": _git_commit(),
+        "git_commit": (_git("rev-parse", "HEAD") or "").strip() or None,
+        "uncommitted_code": _uncommitted(),
     }
 
 

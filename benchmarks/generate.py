@@ -19,11 +19,12 @@ The rules: 60 % alerting, 40 % recording; expressions built from rate, sums by l
 histogram_quantile, ratios, predict_linear, offsets and label matchers; every alert has
 `for`, labels and annotations whose Go templates only use labels its expression keeps
 (summaries are the same text in every service, descriptions start with their service's
-name, so about half of the templates are distinct texts);
+name, so about half of the templates are distinct texts; most actions are `$labels.x` or
+`$value | humanize…`, some use `printf` and `if`);
 about one alert in ten is tiered (`thresholds: {warning: X, critical: Y}`). Every rule
 carries a `service` label, so rules of the same name in one file have different label
 sets (promtool lints identical name + labels). The output is deterministic for a given
-seed, and the rules of a smaller N are a prefix of those of a larger one.
+seed, and the complete groups of a smaller N are the first groups of a larger one.
 
 Standard library only; YAML is written as text (strings as JSON double-quoted scalars,
 multi-line expressions as `|-` block scalars).
@@ -112,7 +113,7 @@ ALERTS: tuple[AlertTemplate, ...] = (
         "HighCPUUsage",
         'sum by (job, instance) (rate(process_cpu_seconds_total{job="@JOB@"}[@W@])) > @T@',
         "{{ $labels.instance }} uses a lot of CPU",
-        "{{ $labels.instance }} of {{ $labels.job }} uses {{ $value | humanize }} cores.",
+        "{{ $labels.instance }} of {{ $labels.job }} uses {{ printf \"%.2f\" $value }} cores.",
         "warning", ((0.8, 0.95), (1.5, 3), (3, 6)), ("15m", "30m")),
     AlertTemplate(
         "ContainerMemoryNearLimit",
@@ -145,8 +146,8 @@ ALERTS: tuple[AlertTemplate, ...] = (
         'node_filesystem_avail_bytes{job="@JOB@", fstype!~"tmpfs|overlay"}\n'
         '  / node_filesystem_size_bytes{job="@JOB@", fstype!~"tmpfs|overlay"} * 100 < @T@',
         "Little free space on {{ $labels.instance }}",
-        "{{ $labels.mountpoint }} on {{ $labels.instance }} has {{ $value | humanize }}% "
-        "free.",
+        "{{ $labels.mountpoint }} on {{ $labels.instance }} has "
+        '{{ printf "%.1f" $value }}% free.',
         "critical", ((15, 5), (20, 10), (10, 3)), ("10m", "5m")),
     AlertTemplate(
         "QueueBacklogHigh",
@@ -206,8 +207,8 @@ ALERTS: tuple[AlertTemplate, ...] = (
         "sum by (job, consumergroup, topic) "
         '(kafka_consumergroup_lag{job="@JOB@"}) > @T@',
         "Consumer group {{ $labels.consumergroup }} lags on {{ $labels.topic }}",
-        "{{ $labels.consumergroup }} is {{ $value | humanize }} messages behind on "
-        "{{ $labels.topic }}.",
+        "{{ $labels.consumergroup }} is {{ $value | printf \"%.0f\" }} messages behind "
+        "on {{ $labels.topic }}.",
         "warning", ((10000, 100000), (1000, 10000)), ("10m", "15m")),
     AlertTemplate(
         "DBConnectionPoolSaturated",
@@ -230,7 +231,8 @@ ALERTS: tuple[AlertTemplate, ...] = (
         'time() - max by (job, task) (cron_last_success_timestamp_seconds{job="@JOB@"})'
         " > @T@",
         "Task {{ $labels.task }} of {{ $labels.job }} has not succeeded lately",
-        "{{ $labels.task }} last succeeded {{ $value | humanizeDuration }} ago.",
+        "{{ $labels.task }} last succeeded {{ $value | humanizeDuration }} ago"
+        "{{ if gt $value 172800.0 }}: more than two days{{ end }}.",
         "warning", (), ("10m",)),
     AlertTemplate(
         "ErrorLogsSpike",

@@ -205,7 +205,7 @@ def _tier_inhibits(groups: Iterable[model.RuleGroup],
             rules = [r for r in group.rules if r.name == name and r.tier is not None]
             if len(rules) < 2:
                 continue
-            equal = _identity_labels(rules[0].expr, project)
+            equal = _identity_labels(rules[0].raw_expr, project)
             ordered = [r.tier for r in rules if r.tier]
             for position, higher in enumerate(ordered[1:], start=1):
                 lower = ordered[:position]

@@ -16,15 +16,19 @@ def parsable(expr: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
+def _analysis(expr: str, dialect: str) -> tuple[promql.ParseProblem | None,
+                                                 promql.LabelSet | None]:
+    return promql.analyze(parsable(expr), dialect=dialect)  # type: ignore[arg-type]
+
+
 def problem(expr: str, dialect: str) -> promql.ParseProblem | None:
     """The first parse problem of an expression in a dialect, or None."""
-    return promql.parse_problem(parsable(expr), dialect=dialect)  # type: ignore[arg-type]
+    return _analysis(expr, dialect)[0]
 
 
-@functools.lru_cache(maxsize=65536)
 def labels(expr: str) -> promql.LabelSet | None:
     """The labels an expression's result may carry (None: it does not parse)."""
-    return promql.output_labels(parsable(expr))
+    return _analysis(expr, "prometheus")[1]
 
 
 def dialect_for(targets: tuple[str, ...]) -> str:

@@ -149,6 +149,11 @@ def template_problems(
     return sorted(set(problems), key=lambda problem: (problem.offset, problem.message))
 
 
+def known_names(dialect: Dialect) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The functions and predefined ``$variables`` of a dialect."""
+    return _FUNCTIONS[dialect], _VARIABLES[dialect]
+
+
 #: Methods of Alertmanager's label maps: ``.Labels.SortedPairs`` is a call, not a label.
 _KV_METHODS: Final = frozenset({"SortedPairs", "Remove", "Names", "Values", "String"})
 

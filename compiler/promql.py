@@ -1158,3 +1158,17 @@ def output_labels(expr: str, *, dialect: _Dialect = "prometheus") -> LabelSet | 
     tree, names = parsed
     scalar, labels = _analyze(tree, iter(names) if names is not None else None)
     return _EMPTY if scalar else labels
+
+
+def analyze(expr: str, *, dialect: _Dialect = "prometheus") -> tuple[ParseProblem | None,
+                                                                      LabelSet | None]:
+    """`parse_problem` and `output_labels` at once, parsing a valid expression only once."""
+    with _LOCK:
+        try:
+            tree = promql_parser.parse(expr)
+        except ValueError:
+            tree = None
+    if tree is None:
+        return parse_problem(expr, dialect=dialect), output_labels(expr, dialect=dialect)
+    scalar, labels = _analyze(tree, None)
+    return None, _EMPTY if scalar else labels

@@ -9,6 +9,7 @@ verified against the Debian 12 binaries (Prometheus 2.42, vmalert 1.79.5, Alertm
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 Version = tuple[int, ...]
 NEVER: Version = (999,)
@@ -87,6 +88,7 @@ TEMPLATE_NAMES: dict[str, dict[str, Support]] = {
 """Template functions and variables that only newer versions know (2.42 and 1.79 verified)."""
 
 
+@functools.cache
 def unavailable_template_names(target: str, version: Version) -> frozenset[str]:
     """Template functions and variables `target` at `version` does not know."""
     return frozenset(name for name, support in TEMPLATE_NAMES.get(target, {}).items()

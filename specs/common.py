@@ -45,6 +45,7 @@ class Spec(BaseModel):
         validate_by_alias=True,
         serialize_by_alias=True,
         use_attribute_docstrings=True,
+        defer_build=True,  # build validators on first use: `converge check` starts faster
     )
 
 

@@ -30,7 +30,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     label_sets = []
     for _, rule in model.alerts():
         static.update(rule.labels)
-        kept = exprs.labels(rule.expr)
+        kept = exprs.labels(rule.raw_expr)
         if kept is None or kept.any:
             return  # an expression may keep any label: nothing can be ruled out
         label_sets.append(kept)

@@ -38,7 +38,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     reported: set[Origin] = set()
     for _, rule in alerts:
         labels = {**model.project.external_labels, **rule.labels, "alertname": rule.name}
-        kept = exprs.labels(rule.expr)
+        kept = exprs.labels(rule.raw_expr)
         may_have = kept.may_have if kept is not None else (lambda _: True)
         receivers = routing_eval.receivers_for(model.routing.route, labels, may_have)
         if "" in receivers and rule.origin not in reported:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import jinja2
-
-from compiler import gotemplate, targets
+from compiler import targets, templatecheck
 from compiler.checks.context import Context
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.model import Model, Origin
@@ -62,8 +60,7 @@ def _rule_template(ctx: Context, model: Model, origin: Origin, text: str,
     for target in rule_targets:
         version = model.project.targets[target].version
         unavailable = targets.unavailable_template_names(target, version)
-        for problem in gotemplate.template_problems(text, dialect=target,  # type: ignore[arg-type]
-                                                    unavailable=unavailable):
+        for problem in templatecheck.problems(text, target, unavailable):
             if (problem.offset, problem.message) in reported:
                 continue
             reported.add((problem.offset, problem.message))
@@ -74,16 +71,15 @@ def _rule_template(ctx: Context, model: Model, origin: Origin, text: str,
 
 
 def _go(ctx: Context, origin: Origin, text: str, dialect: str) -> Iterator[Diagnostic]:
-    for problem in gotemplate.template_problems(text, dialect=dialect):  # type: ignore[arg-type]
+    for problem in templatecheck.problems(text, dialect):
         yield ctx.diag_in_value(origin, problem.offset, CODE, problem.message, value=text)
 
 
-_JINJA = jinja2.Environment(autoescape=False)
-
-
 def _jinja(ctx: Context, origin: Origin, text: str) -> Iterator[Diagnostic]:
+    import jinja2  # only repositories with notifier templates pay for the import
+
     try:
-        _JINJA.parse(text)
+        jinja2.Environment(autoescape=False).parse(text)
     except jinja2.TemplateSyntaxError as error:
         lines = text.split("\n")
         offset = sum(len(line) + 1 for line in lines[: max(0, (error.lineno or 1) - 1)])

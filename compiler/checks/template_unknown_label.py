@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler import exprs, gotemplate
+from compiler import exprs, templatecheck
 from compiler.checks.context import Context
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.model import Model, Origin
@@ -29,14 +29,14 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
         if rule.origin in seen:
             continue
         seen.add(rule.origin)
-        kept = exprs.labels(rule.expr)
+        kept = exprs.labels(rule.raw_expr)
         if kept is None or kept.any and not kept.names:
             continue
         visible = set() if "prometheus" in rule.targets else set(rule.labels)
         for name, text in rule.annotations.items():
             if "{{" not in text:
                 continue
-            for reference in gotemplate.label_references(text):
+            for reference in templatecheck.label_references(text):
                 label = reference.name
                 if label in visible or kept.may_have(label):
                     continue

@@ -19,7 +19,10 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _ident(value: str) -> YamlText:
-    """One of the renderer's own keys (never spec text): a bare YAML identifier."""
+    """One of the renderer's own keys (never spec text): a bare YAML identifier; or a key
+    from a spec the renderer already quoted (an email header name)."""
+    if isinstance(value, YamlText):
+        return value
     if not _IDENT.match(value):
         raise ValueError(f"not an identifier: {value!r}")
     return YamlText(value)

@@ -33,14 +33,19 @@ def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _by_name(items: tuple[Named, ...]) -> list[Named]:
+    """By name, not document order: moving a document must not change the bundle."""
+    return sorted(items, key=lambda item: item.name)
+
+
 def render(model: Model) -> dict[str, str]:
     """`reconciler/pools.json`, `healing.json` and `channels.json`."""
     pools = [{"name": p.name, "specHash": spec_hash(_spec(p)), "spec": _spec(p),
-              "source": p.origin.document.path} for p in model.pools]
+              "source": p.origin.document.path} for p in _by_name(model.pools)]
     healing = [{"name": h.name, "spec": _spec(h), "source": h.origin.document.path}
-               for h in model.healing]
+               for h in _by_name(model.healing)]
     channels = []
-    for channel in model.channels:
+    for channel in _by_name(model.channels):
         entry: dict[str, Any] = {"name": channel.name, "type": channel.spec.type,
                                  "spec": _spec(channel), "source": channel.origin.document.path,
                                  "deliveredBy": "alertmanager"}

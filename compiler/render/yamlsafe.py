@@ -10,8 +10,9 @@ import math
 import re
 from typing import Any
 
-_PRINTABLE = re.compile(
-    "^[\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufeff\ufff0-\ufffd\U00010000-\U0010ffff]*$"
+_PRINTABLE = re.compile(  # without U+2028/U+2029, which YAML reads as line breaks
+    "^[\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufeff\ufff0-\ufffd"
+    "\U00010000-\U0010ffff]*$"
 )
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
 
@@ -67,7 +68,7 @@ def block(value: str, indent: int) -> YamlText:
     lines = value.split("\n")
     body = value.rstrip("\n")
     trailing = len(value) - len(body)
-    if not body.strip() or body.startswith((" ", "\t")) or any(
+    if not body.strip() or body.lstrip("\n").startswith((" ", "\t")) or any(
             line.startswith("\t") for line in lines) or any(
             line != line.rstrip(" \t") and not line.strip() for line in lines):
         return quote(value)
