@@ -95,9 +95,6 @@ def unavailable_template_names(target: str, version: Version) -> frozenset[str]:
                      if not support.accepts(version))
 
 
-UNKNOWN_FUNCTIONS_ACCEPTED: dict[str, Support] = {"vmalert": Support((0,), (1, 94))}
-"""vmalert before 1.94 accepts calls of unknown functions (verified on 1.79)."""
-
 
 def supports(feature: str, target: str, version: Version) -> bool:
     """Whether `target` at `version` accepts a rule-file feature."""

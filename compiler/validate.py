@@ -32,6 +32,10 @@ _CUSTOM_CODES = {
     "secret_literal": "secret/literal",
     "name_invalid": "name/invalid",
     "rule_kind": "schema/rule-kind",
+    "webhook_url": "schema/missing",
+    "check_settings": "schema/missing",
+    "header_value": "schema/missing",
+    "tier_severity": "schema/type",
 }
 _SECRET_HINT = (
     "write `{env: NAME}` to read it from an environment variable, or `{file: PATH}` to read "

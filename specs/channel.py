@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from specs.common import Duration, SecretRef, Spec
 
@@ -48,7 +49,13 @@ class WebhookChannel(ChannelBase):
     basic_auth: BasicAuth | None = None
     bearer_token: SecretRef | None = None
     max_alerts: Annotated[int, Field(ge=0)] = 0
-    timeout: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookChannel:
+        if (self.url is None) == (self.url_secret is None):
+            raise PydanticCustomError(
+                "webhook_url", "a webhook needs exactly one of 'url' or 'urlSecret'", {})
+        return self
 
 
 class SlackChannel(ChannelBase):

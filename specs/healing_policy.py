@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from specs.common import Duration, Severity, Spec
 
@@ -53,6 +54,20 @@ class Check(Spec):
     timeout: Duration = "10s"
     start_period: Duration = "0s"
     """Grace period after a start during which failures do not count."""
+
+    @model_validator(mode="after")
+    def _settings_match_type(self) -> Check:
+        for kind in ("http", "tcp", "exec"):
+            given = getattr(self, kind) is not None
+            if given and self.type != kind:
+                raise PydanticCustomError(
+                    "check_settings", "'{kind}' settings given for a '{type}' check",
+                    {"kind": kind, "type": self.type})
+            if not given and self.type == kind:
+                raise PydanticCustomError(
+                    "check_settings", "a '{kind}' check needs its '{kind}' settings",
+                    {"kind": kind})
+        return self
 
 
 class Backoff(Spec):

@@ -28,8 +28,8 @@ class Route(Spec):
 
 
 class TimeRange(Spec):
-    start_time: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]|24:00$")]
-    end_time: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]|24:00$")]
+    start_time: Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+    end_time: Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
 
 
 class TimePeriod(Spec):

@@ -20,6 +20,13 @@ class Tier(Spec):
     labels: Labels = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _no_severity(self) -> Tier:
+        if "severity" in self.labels:
+            raise PydanticCustomError(
+                "tier_severity", "a tier sets 'severity' itself (the tier's name)", {})
+        return self
+
 
 TierValue = float | Tier
 
@@ -80,6 +87,13 @@ class Header(Spec):
     name: str
     value: str | None = None
     secret: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _value_or_secret(self) -> Header:
+        if (self.value is None) == (self.secret is None):
+            raise PydanticCustomError(
+                "header_value", "a header needs exactly one of 'value' or 'secret'", {})
+        return self
 
 
 class VMAlertGroupOptions(Spec):

@@ -30,11 +30,19 @@ class ScalingMetric(Spec):
     """Read an empty query result as 0 instead of "no data" (which holds the count)."""
 
 
-class ScalingDirection(Spec):
-    stabilization: Duration | None = None
-    """Window over which the most conservative recommendation wins."""
-    max_step: Annotated[int, Field(ge=1)] | None = None
-    """Most replicas added or removed per `period`."""
+class ScaleUp(Spec):
+    stabilization: Duration = "0s"
+    """Window over which the lowest recommendation wins (HPA default: 0 s)."""
+    max_step: Annotated[int, Field(ge=1)] = 4
+    """Most replicas added per `period`."""
+    period: Duration = "15s"
+
+
+class ScaleDown(Spec):
+    stabilization: Duration = "5m"
+    """Window over which the highest recommendation wins (HPA default: 300 s)."""
+    max_step: Annotated[int, Field(ge=1)] = 1
+    """Most replicas removed per `period`."""
     period: Duration = "15s"
 
 
@@ -47,12 +55,8 @@ class Scaling(Spec):
     metrics: Annotated[list[ScalingMetric], Field(min_length=1)]
     interval: Duration = "30s"
     tolerance: Annotated[float, Field(ge=0, lt=1)] = 0.1
-    scale_up: ScalingDirection = ScalingDirection.model_validate(
-        {"stabilization": "0s", "maxStep": 4}
-    )
-    scale_down: ScalingDirection = ScalingDirection.model_validate(
-        {"stabilization": "5m", "maxStep": 1}
-    )
+    scale_up: ScaleUp = ScaleUp()
+    scale_down: ScaleDown = ScaleDown()
     fallback: Fallback | None = None
 
 

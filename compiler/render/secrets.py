@@ -18,7 +18,8 @@ import urllib.parse
 from collections.abc import Mapping
 
 PREFIX = "https://converge-secret.invalid/"
-PATTERN = re.compile(r"https://converge-secret\.invalid/(env|file)/([A-Za-z0-9_%.\-]+)")
+PATTERN = re.compile(r"https://converge-secret\.invalid/(env|file)/([A-Za-z0-9_%.~\-]+)")
+"""`~` included: `urllib.parse.quote` leaves it unescaped (RFC 3986 unreserved)."""
 
 
 def placeholder(reference: Mapping[str, str]) -> str:
