@@ -74,12 +74,23 @@ class Sample:
     stderr: bytes
 
 
-def run(argv: list[str], cwd: Path | None = None) -> Sample:
+def child_environment(workdir: Path, bytecode_cache: bool) -> dict[str, str]:
+    """The children's environment: with Python's bytecode cache on, as an installed converge
+    runs (its .pyc files are written at install), even where PYTHONDONTWRITEBYTECODE is set;
+    the cache goes to WORKDIR/pycache so the source tree is left alone."""
+    env = dict(os.environ)
+    if bytecode_cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.setdefault("PYTHONPYCACHEPREFIX", str((workdir / "pycache").resolve()))
+    return env
+
+
+def run(argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Sample:
     """Run one child to completion; its wall time and its own peak RSS (from wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                   cwd=cwd)
+                                   cwd=cwd, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped: keep Popen quiet
@@ -163,7 +174,7 @@ def ensure_generated(n: int, workdir: Path, seed: int) -> tuple[Path, dict[str, 
 
 
 def measure(n: int, runs: int, converge: str, promtool: str, workdir: Path, seed: int,
-            allow: bool) -> dict[str, object]:
+            allow: bool, env: dict[str, str]) -> dict[str, object]:
     repo, manifest = ensure_generated(n, workdir, seed)
     promtool_dir = Path(str(manifest["promtool_dir"]))
     files = [promtool_dir / f for f in manifest["promtool_files"]]  # type: ignore[union-attr]
@@ -172,7 +183,7 @@ def measure(n: int, runs: int, converge: str, promtool: str, workdir: Path, seed
     expected_rules = int(manifest["promtool_rules"])  # type: ignore[call-overload]
 
     # warm-up (page cache, .pyc files), also the correctness gate
-    summary = verify_converge(run(c_argv, cwd=ROOT), c_argv, allow)
+    summary = verify_converge(run(c_argv, cwd=ROOT, env=env), c_argv, allow)
     verify_promtool(run(p_argv), p_argv, expected_rules)
 
     converge_samples: list[Sample] = []
@@ -182,7 +193,7 @@ def measure(n: int, runs: int, converge: str, promtool: str, workdir: Path, seed
         order = ("converge", "promtool") if i % 2 == 0 else ("promtool", "converge")
         for which in order:
             if which == "converge":
-                sample = run(c_argv, cwd=ROOT)
+                sample = run(c_argv, cwd=ROOT, env=env)
                 verify_converge(sample, c_argv, allow)
                 converge_samples.append(sample)
             else:
@@ -209,6 +220,7 @@ def measure(n: int, runs: int, converge: str, promtool: str, workdir: Path, seed
         "promtool": _stats(promtool_samples),
         "ratio": round(c_median / p_median, 3),
         "ratio_median_of_pairs": round(statistics.median(pair_ratios), 3),
+        "bytecode_cache": "PYTHONDONTWRITEBYTECODE" not in env,
     }
 
 
@@ -373,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not write the results")
     parser.add_argument("--fresh", action="store_true",
                         help="drop the sizes already in the results file")
+    parser.add_argument("--no-bytecode-cache", action="store_true",
+                        help="run converge with the environment as it is (by default "
+                             "PYTHONDONTWRITEBYTECODE is dropped and .pyc files are cached "
+                             "under WORKDIR/pycache, as for an installed converge)")
     parser.add_argument("--allow-diagnostics", action="store_true",
                         help="time converge even if it reports diagnostics on the generated "
                              "repository")
@@ -381,10 +397,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
 
     measured: dict[str, dict[str, object]] = {}
+    env = child_environment(args.workdir, not args.no_bytecode_cache)
     try:
         for n in args.rules:
             measured[str(n)] = measure(n, args.runs, args.converge, args.promtool,
-                                       args.workdir, args.seed, args.allow_diagnostics)
+                                       args.workdir, args.seed, args.allow_diagnostics, env)
     except (CommandFailed, FileNotFoundError, PermissionError) as error:
         print(f"bench_check.py: FAILED: {error}", file=sys.stderr)
         return 1

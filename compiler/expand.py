@@ -7,6 +7,7 @@ inhibit rule is generated so that while a higher tier fires, the lower ones are 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -127,25 +128,25 @@ def _expand_rule(rule: Rule, origin: model.Origin, group_targets: tuple[str, ...
     labels = {**project.default_labels, **rule.labels}
     is_alert = rule.alert is not None
     annotations = {**project.default_annotations, **rule.annotations} if is_alert else {}
-    base = dict(kind="alert" if is_alert else "record", name=rule.alert or rule.record or "",
-                raw_expr=rule.expr, keep_firing_for=rule.keep_firing_for, targets=targets,
-                vmalert=vmalert)
+    untiered = model.Rule(
+        kind="alert" if is_alert else "record", name=rule.alert or rule.record or "",
+        expr=rule.expr, raw_expr=rule.expr, for_=rule.for_,
+        keep_firing_for=rule.keep_firing_for, labels=labels, annotations=annotations,
+        targets=targets, vmalert=vmalert, tier=None, origin=origin)
     tier_list = tiers(rule) if is_alert else []
     if not tier_list:
-        yield model.Rule(**base, expr=rule.expr, for_=rule.for_, labels=labels,
-                         annotations=annotations, tier=None, origin=origin)
+        yield untiered
         return
     for severity, tier in tier_list:
         text = format_threshold(tier.value)
-        yield model.Rule(
-            **base,
+        yield dataclasses.replace(
+            untiered,
             expr=rule.expr.replace(THRESHOLD, text),
             for_=tier.for_ or rule.for_,
             labels={**labels, **tier.labels, "severity": severity},
             annotations={k: v.replace(THRESHOLD, text)
                          for k, v in {**annotations, **tier.annotations}.items()},
             tier=severity,
-            origin=origin,
         )
 
 

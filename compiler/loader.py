@@ -251,7 +251,8 @@ class _Builder:
                     raise _TooDeep
                 path: Path = ()
                 if record and frame is not None:
-                    path = (*frame.path, frame.key if frame.is_map else len(frame.value))
+                    step = frame.key if frame.is_map else len(frame.value)
+                    path = (*frame.path, step)  # type: ignore[arg-type]
                     spans[path] = _mark_span(event)
                 elif record:
                     spans[()] = _mark_span(event)
@@ -299,7 +300,7 @@ class _Builder:
                     failed = not self._merge(frame, value, event.start_mark)
                     continue
                 if span is not None:
-                    spans[(*frame.path, key)] = span
+                    spans[(*frame.path, key)] = span  # type: ignore[arg-type]
                 frame.value[key] = value
         if not failed and root is not _MISSING and root is not None:
             document = Document(self.path, index, root)

@@ -17,14 +17,14 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 def _document_model(kind: str) -> type[Spec]:
     spec_type: Any = ChannelSpec if kind == "Channel" else SPEC_MODELS[kind]
     required_spec: Any = ... if kind != "Project" else None
-    return create_model(  # type: ignore[call-overload, no-any-return]
-        kind,
-        __base__=Spec,
-        api_version=(Literal["converge/v1"], Field(alias="apiVersion")),
-        kind=(Literal[kind], ...),  # type: ignore[valid-type]
-        metadata=(Metadata, ...),
-        spec=(spec_type, Field(default=required_spec)),
-    )
+    fields: dict[str, Any] = {
+        "api_version": (Literal["converge/v1"], Field(alias="apiVersion")),
+        "kind": (Literal[kind], ...),
+        "metadata": (Metadata, ...),
+        "spec": (spec_type, Field(default=required_spec)),
+    }
+    model: type[Spec] = create_model(kind, __base__=Spec, **fields)
+    return model
 
 
 def kind_schema(kind: str) -> dict[str, Any]:

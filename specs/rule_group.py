@@ -116,6 +116,10 @@ class VMAlertGroupOptions(Spec):
     """vmalert ≥ 1.117."""
 
 
+def _both_targets() -> list[TargetName]:
+    return ["prometheus", "vmalert"]
+
+
 class RuleGroupSpec(Spec):
     interval: Duration | None = None
     """Evaluation interval; the project's default when unset."""
@@ -125,7 +129,7 @@ class RuleGroupSpec(Spec):
     """Prometheus ≥ 2.53 only."""
     labels: Labels | None = None
     """Labels added to every rule of the group (Prometheus ≥ 3.0, vmalert ≥ 1.65)."""
-    targets: list[TargetName] = Field(default_factory=lambda: ["prometheus", "vmalert"])
+    targets: list[TargetName] = Field(default_factory=lambda: _both_targets())
     vmalert: VMAlertGroupOptions | None = None
     rules: list[Rule] = Field(min_length=1)
 

@@ -38,20 +38,20 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     def carried(name: str) -> bool:
         return name in static or any(s.may_have(name) for s in label_sets)
 
-    for index, rule in enumerate(model.routing.inhibit_rules):
-        if rule.generated_for is not None:
+    for index, inhibit in enumerate(model.routing.inhibit_rules):
+        if inhibit.generated_for is not None:
             continue
-        for i, name in enumerate(rule.equal):
+        for i, name in enumerate(inhibit.equal):
             if not carried(name):
-                yield ctx.diag(rule.origin.child("equal", i), CODE,
+                yield ctx.diag(inhibit.origin.child("equal", i), CODE,
                                f"no alert carries label {name!r}: as a label missing on both "
                                "sides counts as equal, this rule mutes across all of them",
                                severity=SEVERITY)
-        for field, matchers in (("sourceMatchers", rule.source_matchers),
-                                ("targetMatchers", rule.target_matchers)):
+        for field, matchers in (("sourceMatchers", inhibit.source_matchers),
+                                ("targetMatchers", inhibit.target_matchers)):
             for i, matcher in enumerate(matchers):
                 if isinstance(matcher, Matcher) and not carried(matcher.name) and (
                         matcher.matches("") is False):
-                    yield ctx.diag(rule.origin.child(field, i), CODE,
+                    yield ctx.diag(inhibit.origin.child(field, i), CODE,
                                    f"no alert carries label {matcher.name!r}, so inhibit rule "
                                    f"{index + 1} never applies", severity=SEVERITY)

@@ -1,0 +1,61 @@
+"""The layers are checked, not only described: specs ← compiler ← reconciler, and the
+pure stages do no I/O of their own."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS = ("specs", "compiler", "reconciler", "templates")
+PURE = ["compiler/loader.py", "compiler/validate.py", "compiler/expand.py", "compiler/model.py",
+        "compiler/pipeline.py", "compiler/promql.py", "compiler/gotemplate.py",
+        "compiler/templatecheck.py", "compiler/matchers.py", "compiler/routing_eval.py",
+        "compiler/bundle.py", "compiler/checks", "compiler/render", "compiler/formats",
+        "specs"]
+IO_MODULES = {"subprocess", "httpx", "docker", "sqlite3", "socket", "git", "shutil"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _files(*parts: str) -> list[Path]:
+    found: list[Path] = []
+    for part in parts:
+        path = ROOT / part
+        found.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+    return found
+
+
+@pytest.mark.parametrize("path", _files("specs"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_specs_import_nothing_of_ours(path: Path) -> None:
+    ours = {n for n in _imports(path) if n.split(".")[0] in OURS and n.split(".")[0] != "specs"}
+    assert not ours, f"{path} imports {ours}"
+
+
+@pytest.mark.parametrize("path", _files("compiler"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_compiler_does_not_import_the_reconciler(path: Path) -> None:
+    assert not {n for n in _imports(path) if n.split(".")[0] == "reconciler"}
+
+
+@pytest.mark.parametrize("path", _files(*PURE), ids=lambda p: str(p.relative_to(ROOT)))
+def test_pure_stages_do_no_io(path: Path) -> None:
+    io = {n for n in _imports(path) if n.split(".")[0] in IO_MODULES}
+    assert not io, f"{path} imports {io}"
+
+
+@pytest.mark.parametrize("path", _files("compiler/checks"), ids=lambda p: p.name)
+def test_checks_do_not_import_each_other(path: Path) -> None:
+    others = {n for n in _imports(path) if n.startswith("compiler.checks.")
+              and n != "compiler.checks.context"}
+    assert not others, f"{path} imports {others}"
