@@ -213,6 +213,7 @@ class _Builder:
         map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
         document_end = yaml.DocumentEndEvent
+        maybe_typed = _MAYBE_TYPED
         while True:
             event = get_event()
             kind = type(event)
@@ -237,7 +238,10 @@ class _Builder:
                 continue
             if kind is scalar_event:
                 counter += 1
-                value = _resolve(event)
+                value = event.value
+                if event.tag is not None or event.implicit[0] and (
+                        not value or value[0] in maybe_typed):
+                    value = _resolve(event)
                 if event.anchor:
                     anchors[event.anchor] = (value, 1)
                 if record:
@@ -412,12 +416,14 @@ def _explicit(tag: str, value: str) -> Any:
 def _yaml_error_position(error: yaml.YAMLError, text: str) -> tuple[Span, str, str, str]:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     if mark is not None:
-        span = Span.point(mark.line + 1, mark.column + 1)
+        lines = split_lines(text)
+        line = min(mark.line, len(lines) - 1)  # libyaml may point one past the last line
+        line_text = lines[line]
+        span = Span.point(line + 1, min(mark.column, len(line_text)) + 1 if line == mark.line
+                          else len(line_text) + 1)
         problem = getattr(error, "problem", None) or str(error)
         context = getattr(error, "context", None)
         message = f"{problem} ({context})" if context else str(problem)
-        lines = split_lines(text)
-        line_text = lines[mark.line] if mark.line < len(lines) else ""
         return span, "yaml/parse", message, _parse_hint(message, line_text, mark.column)
     position = getattr(error, "position", None)
     if isinstance(position, int):

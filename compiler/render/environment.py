@@ -28,9 +28,14 @@ def _ident(value: str) -> YamlText:
     return YamlText(value)
 
 
+_UNPRINTABLE = re.compile("[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What a YAML reader refuses even inside a comment (control characters, U+FFFE, U+FFFF)."""
+
+
 def _comment(value: str) -> YamlText:
-    """Text for a `#` comment: one line, nothing that could end the comment."""
-    return YamlText(" ".join(str(value).split()))
+    """Text for a `#` comment: one line, nothing that could end the comment or that a YAML
+    reader refuses."""
+    return YamlText(_UNPRINTABLE.sub("\ufffd", " ".join(str(value).split())))
 
 
 def _nested(value: str) -> YamlText:

@@ -51,7 +51,10 @@ def quote(value: Any) -> YamlText:
             return YamlText(".nan")
         if math.isinf(value):
             return YamlText(".inf" if value > 0 else "-.inf")
-        return YamlText(repr(value))
+        mantissa, exponent, power = repr(value).partition("e")
+        if exponent and "." not in mantissa:  # 1e+16: YAML 1.1 floats need a dot
+            mantissa += ".0"
+        return YamlText(mantissa + exponent + power)
     text = str(value)
     return YamlText('"' + _NEEDS_ESCAPE.sub(lambda m: _escape_char(m.group(0)), text) + '"')
 
