@@ -56,6 +56,8 @@ def quote(value: Any) -> YamlText:
             mantissa += ".0"
         return YamlText(mantissa + exponent + power)
     text = str(value)
+    if _NEEDS_ESCAPE.search(text) is None:
+        return YamlText(f'"{text}"')
     return YamlText('"' + _NEEDS_ESCAPE.sub(lambda m: _escape_char(m.group(0)), text) + '"')
 
 
