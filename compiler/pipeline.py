@@ -34,7 +34,7 @@ class CheckResult:
 def check(sources: Iterable[SourceFile]) -> CheckResult:
     """Load, validate, expand and check specs; collect every diagnostic."""
     was_enabled = gc.isenabled()
-    gc.disable()  # the pipeline allocates many small objects that are never cyclic garbage
+    gc.disable()  # many small objects, few cycles: collecting during the run only costs time
     try:
         return _check(list(sources))
     finally:

@@ -44,7 +44,6 @@ class Spec(BaseModel):
         validate_by_name=False,
         validate_by_alias=True,
         serialize_by_alias=True,
-        use_attribute_docstrings=True,
         defer_build=True,  # build validators on first use: `converge check` starts faster
     )
 

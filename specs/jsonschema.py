@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import json
+import textwrap
 from typing import Any, Literal
 
-from pydantic import Field, create_model
+from pydantic import BaseModel, Field, create_model
 
+from specs import channel, common, healing_policy, project, routing, rule_group, worker_pool
 from specs.channel import ChannelSpec
 from specs.common import API_VERSION, Metadata, Spec
 from specs.kinds import SPEC_MODELS
@@ -28,10 +33,54 @@ def _document_model(kind: str) -> type[Spec]:
 
 
 def kind_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of one whole document of `kind`."""
+    """The JSON Schema of one whole document of `kind`, field docstrings as descriptions."""
     schema = _document_model(kind).model_json_schema(by_alias=True, mode="validation")
+    for definition in schema.get("$defs", {}).values():
+        _describe(definition)
     return {"$schema": SCHEMA_DIALECT, "title": f"converge {kind}",
             "description": f"A {kind} document ({API_VERSION}).", **schema}
+
+
+def _describe(definition: dict[str, Any]) -> None:
+    """Add each field's docstring (read from the source here, not at import) as description."""
+    model = _models().get(definition.get("title", ""))
+    if model is None:
+        return
+    docs = _field_docstrings(model)
+    for name, field in model.model_fields.items():
+        prop = definition.get("properties", {}).get(field.alias or name)
+        if prop is not None and name in docs:
+            generic = prop.get("description")
+            prop["description"] = f"{docs[name]} ({generic})" if generic else docs[name]
+
+
+@functools.cache
+def _models() -> dict[str, type[BaseModel]]:
+    found: dict[str, type[BaseModel]] = {}
+    for module in (common, project, rule_group, channel, routing, worker_pool, healing_policy):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                found.setdefault(value.__name__, value)
+    return found
+
+
+def _field_docstrings(model: type[BaseModel]) -> dict[str, str]:
+    """`name: type` followed by a string literal, for the model and its bases."""
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or cls is BaseModel:
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for first, second in zip(body, body[1:], strict=False):
+            if (isinstance(first, ast.AnnAssign) and isinstance(first.target, ast.Name)
+                    and isinstance(second, ast.Expr) and isinstance(second.value, ast.Constant)
+                    and isinstance(second.value.value, str)):
+                docs[first.target.id] = inspect.cleandoc(second.value.value)
+    return docs
 
 
 def all_schemas() -> dict[str, str]:

@@ -48,6 +48,12 @@ def _locate_in_source(text: str, span: Span, value: str, offset: int) -> Span | 
     if start is None or end is None:
         return None
     region = text[start:end]
+    if region[:1] in ('"', "'"):
+        raw = _quoted_index(region, offset)
+        if raw is None:
+            return None
+        line, column = offset_to_line_column(text, start + raw)
+        return Span.point(line, column)
     prefix_lines = value[:offset].split("\n")
     line_text = value.split("\n")[len(prefix_lines) - 1]
     column_in_line = len(prefix_lines[-1])
@@ -65,6 +71,39 @@ def _locate_in_source(text: str, span: Span, value: str, offset: int) -> Span | 
     absolute = start + found + max(0, column_in_line - stripped)
     line, column = offset_to_line_column(text, absolute)
     return Span.point(line, column)
+
+
+_ESCAPE_WIDTHS = {"x": 2, "u": 4, "U": 8}
+
+
+def _quoted_index(region: str, offset: int) -> int | None:
+    """The index in a quoted scalar's source of the `offset`-th character of its value."""
+    double = region[0] == '"'
+    position, decoded = 1, 0
+    while position < len(region):
+        if decoded == offset:
+            return position
+        char = region[position]
+        if char == region[0] and not (not double and region[position + 1:position + 2] == "'"):
+            return None  # the closing quote: the offset lies beyond the value
+        if double and char == "\\":
+            following = region[position + 1:position + 2]
+            if following in ("\n", "\r"):  # an escaped line break joins the lines
+                position += 2
+                while position < len(region) and region[position] in " \t":
+                    position += 1
+                continue
+            position += 2 + _ESCAPE_WIDTHS.get(following, 0)
+        elif not double and char == "'":
+            position += 2  # '' stands for one quote
+        elif char in "\r\n":  # a folded line break is one space in the value
+            position += 1
+            while position < len(region) and region[position] in " \t\r\n":
+                position += 1
+        else:
+            position += 1
+        decoded += 1
+    return None
 
 
 def _index(text: str, line: int, column: int) -> int | None:
