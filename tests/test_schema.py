@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -32,6 +33,11 @@ def test_schema_command_writes_every_kind(tmp_path: Path, runner: CliRunner) -> 
     assert written == sorted(converge_schema.all_schemas())
 
 
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator({"$ref": "converge.json"}, registry=_registry())
+
+
 def _registry() -> Registry:
     resources = [(name, Resource.from_contents(json.loads(text)))
                  for name, text in converge_schema.all_schemas().items()]
@@ -46,9 +52,7 @@ def _example_documents() -> list[loader.Document]:
 @pytest.mark.parametrize("document", _example_documents(),
                          ids=lambda d: f"{d.path}#{d.index}")
 def test_example_documents_match_the_schema(document: loader.Document) -> None:
-    validator = jsonschema.Draft202012Validator(
-        {"$ref": "converge.json"}, registry=_registry())
-    errors = sorted(validator.iter_errors(document.body), key=str)
+    errors = sorted(_validator().iter_errors(document.body), key=str)
     assert not errors, errors[0].message
 
 
