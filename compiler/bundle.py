@@ -78,6 +78,24 @@ def build(rendered: Mapping[str, str], model: Model, *, version: str,
     return Bundle(files, manifest)
 
 
+def manifest_without_source(data: bytes) -> bytes:
+    """A manifest's bytes with `source` blanked, for comparing bundles across commits."""
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        return data
+    if not isinstance(manifest, dict):
+        return data
+    manifest["source"] = None
+    return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def without_source(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The files with the manifest's `source` blanked (see `manifest_without_source`)."""
+    return {path: manifest_without_source(data) if path == MANIFEST else data
+            for path, data in files.items()}
+
+
 def _counts(model: Model, target: str) -> dict[str, int]:
     if target in ("prometheus", "vmalert"):
         groups = [g for g in model.groups if target in g.targets

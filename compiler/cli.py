@@ -138,7 +138,8 @@ def compile(path: Path, output: Path, check_only: bool, output_format: str) -> N
     built = bundle.build(render.render(result.model), result.model, version=_version(),
                          source=gitinfo.source_of(path))
     if check_only:
-        diff = writer.stale_diff(built.files, output, ignore=frozenset({bundle.MANIFEST}))
+        diff = writer.stale_diff(bundle.without_source(built.files), output,
+                                 normalize={bundle.MANIFEST: bundle.manifest_without_source})
         if diff:
             click.echo(diff, nl=False)
             click.echo(f"converge: {output} is stale: run `converge compile "

@@ -45,6 +45,9 @@ def read_directory(root: Path) -> list[SourceFile]:
     files: list[SourceFile] = []
     for relative in sorted(_walk(root)):
         if is_spec_path(relative, ignore):
+            if not relative.isprintable() or _has_surrogates(relative):
+                raise SourceError(f"{root / relative!s}: the file name is not valid UTF-8 "
+                                  "text; rename it")
             try:
                 files.append(SourceFile(relative, (root / relative).read_bytes()))
             except OSError as error:
@@ -72,11 +75,24 @@ def parse_ignore(text: str) -> list[str]:
     return patterns
 
 
+def ignore_patterns(root: Path) -> list[str]:
+    """The patterns of the `.converge-ignore` file at `root` (none if it has none)."""
+    return _read_ignore(root / IGNORE_FILE)
+
+
 def _read_ignore(path: Path) -> list[str]:
     try:
         return parse_ignore(path.read_text(encoding="utf-8", errors="replace"))
     except FileNotFoundError:
         return []
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _matches(relative: str, pattern: str) -> bool:

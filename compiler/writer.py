@@ -14,7 +14,8 @@ import difflib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from compiler.bundle import MANIFEST
@@ -86,6 +87,7 @@ def write(files: Mapping[str, bytes], out: Path) -> None:
         raise WriteError(f"{out} exists and is not a converge bundle (no {MANIFEST}); "
                          "refusing to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
         for relative, data in sorted(files.items()):
@@ -120,6 +122,21 @@ def _swap_in(staging: Path, out: Path) -> None:
     _fsync_dir(out.parent)
 
 
+_ABANDONED_AFTER = 3600.0
+
+
+def _remove_abandoned(out: Path) -> None:
+    """Remove staging directories a killed compile left beside `out` over an hour ago."""
+    now = time.time()
+    for pattern in (f".{out.name}.new-*", f".{out.name}.old-*"):
+        for leftover in out.parent.glob(pattern):
+            try:
+                if now - leftover.stat().st_mtime > _ABANDONED_AFTER:
+                    shutil.rmtree(leftover, ignore_errors=True)
+            except OSError:
+                continue
+
+
 def read(out: Path) -> dict[str, bytes]:
     """Every file under `out`, by '/'-separated relative path (empty if `out` is missing)."""
     if not out.is_dir():
@@ -128,14 +145,18 @@ def read(out: Path) -> dict[str, bytes]:
             for p in sorted(out.rglob("*")) if p.is_file()}
 
 
-def stale_diff(files: Mapping[str, bytes], out: Path, *, ignore: frozenset[str] = frozenset()
-               ) -> str:
-    """A unified diff from what `out` holds to what it should hold; empty when current."""
+def stale_diff(files: Mapping[str, bytes], out: Path, *,
+               normalize: Mapping[str, Callable[[bytes], bytes]] | None = None) -> str:
+    """A unified diff from what `out` holds to what it should hold; empty when current.
+
+    `normalize` maps paths to a function applied to the file `out` holds before comparing.
+    """
     current = read(out)
+    for path, function in (normalize or {}).items():
+        if path in current:
+            current[path] = function(current[path])
     chunks: list[str] = []
     for path in sorted(set(files) | set(current)):
-        if path in ignore:
-            continue
         old, new = current.get(path), files.get(path)
         if old == new:
             continue

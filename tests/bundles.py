@@ -26,7 +26,8 @@ VERSION = "0.0.0+test"
 
 def spec_text(docs: list[dict[str, Any]]) -> str:
     """Documents as one multi-document YAML file (non-ASCII escaped, so any string survives)."""
-    return yaml.safe_dump_all(docs, sort_keys=False)
+    text: str = yaml.safe_dump_all(docs, sort_keys=False)
+    return text
 
 
 def checked(sources: list[SourceFile]) -> pipeline.CheckResult:
