@@ -8,6 +8,7 @@ inhibit rule is generated so that while a higher tier fires, the lower ones are 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -197,6 +198,8 @@ def _routing(resource: Resource, groups: tuple[model.RuleGroup, ...],
 def _tier_inhibits(groups: Iterable[model.RuleGroup],
                    project: model.Project) -> Iterable[model.InhibitRule]:
     """For each tiered alert: while a higher tier fires, mute the lower tiers."""
+    groups = list(groups)
+    universe = _label_universe(groups, project)
     seen: set[str] = set()
     for group in groups:
         for name in group.tiered:
@@ -206,7 +209,7 @@ def _tier_inhibits(groups: Iterable[model.RuleGroup],
             rules = [r for r in group.rules if r.name == name and r.tier is not None]
             if len(rules) < 2:
                 continue
-            equal = _identity_labels(rules[0].raw_expr, project)
+            equal = _identity_labels(rules[0].raw_expr, project, universe)
             ordered = [r.tier for r in rules if r.tier]
             for position, higher in enumerate(ordered[1:], start=1):
                 lower = ordered[:position]
@@ -222,12 +225,36 @@ def _tier_inhibits(groups: Iterable[model.RuleGroup],
                 )
 
 
-def _identity_labels(expr: str, project: model.Project) -> tuple[str, ...]:
-    """The labels that tell one firing series of an alert from another."""
+def _identity_labels(expr: str, project: model.Project,
+                     universe: frozenset[str]) -> tuple[str, ...]:
+    """The labels that tell one firing series of an alert from another.
+
+    When the expression's result may carry any label, every label name the repository
+    mentions is listed: a label missing on both alerts counts as equal in Alertmanager, so
+    extra names never widen the mute, while a missing one would mute other series.
+    """
     labels: Any = exprs.labels(expr)
     names: set[str] = set(project.external_labels)
     if labels is not None and not labels.any:
         names.update(labels.names)
     else:
-        names.update(_FALLBACK_EQUAL)
+        names.update(universe)
+    names.difference_update(("severity", "alertname"))
     return tuple(sorted(names))
+
+
+_BY_CLAUSE = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+_MATCHER_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)\s*[\"'`]")
+
+
+def _label_universe(groups: list[model.RuleGroup], project: model.Project) -> frozenset[str]:
+    """Every label name the rules mention: in labels, aggregations, matchings, matchers."""
+    names: set[str] = set(_FALLBACK_EQUAL) | set(project.external_labels)
+    for group in groups:
+        for rule in group.rules:
+            names.update(rule.labels)
+            for clause in _BY_CLAUSE.findall(rule.raw_expr):
+                names.update(part.strip() for part in clause.split(",") if part.strip())
+            names.update(_MATCHER_NAME.findall(rule.raw_expr))
+    names.discard("__name__")
+    return frozenset(n for n in names if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n))
