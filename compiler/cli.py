@@ -7,6 +7,7 @@ or I/O error. A bad spec or a bad flag never shows a traceback.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -85,6 +86,7 @@ def check(path: Path, output_format: str, explain: str | None, color: bool | Non
     """
     if explain is not None:
         raise SystemExit(_explain(explain))
+    gc.disable()  # a short-lived process: collecting over the whole model only costs time
     result = _check_and_report(path, output_format, color)
     raise SystemExit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
@@ -131,6 +133,7 @@ def compile(path: Path, output: Path, check_only: bool, output_format: str) -> N
     """
     from compiler import bundle, gitinfo, render, writer
 
+    gc.disable()  # a short-lived process: collecting over the whole model only costs time
     result = _check_and_report(path, output_format, None, quiet_when_clean=True)
     if not result.ok or result.model is None:
         click.echo("converge: nothing written: fix the errors above", err=True)

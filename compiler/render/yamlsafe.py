@@ -68,8 +68,8 @@ def block(value: str, indent: int) -> YamlText:
     them whenever the text survives a load unchanged: printable characters only, no
     carriage returns, and no line that starts with spaces before the first non-empty one.
     """
-    if "\n" not in value or not _PRINTABLE.match(value) or "\r" in value:
-        return quote(value)
+    if "\n" not in value or not value.replace("\n", "").replace("\t", "").isprintable():
+        return quote(value)  # isprintable() is stricter than YAML: doubtful text is quoted
     lines = value.split("\n")
     body = value.rstrip("\n")
     trailing = len(value) - len(body)
