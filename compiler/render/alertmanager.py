@@ -145,6 +145,11 @@ def _receiver(model: Model, channel: Named) -> dict[str, Any]:
             "integrations": [(f"{kind}_configs", [{**common, **build(channel)}])]}
 
 
+def _present(spec: Any, *fields: str) -> dict[str, Any]:
+    """The given optional fields of a channel spec that are set, by their Alertmanager key."""
+    return {field: getattr(spec, field) for field in fields if getattr(spec, field) is not None}
+
+
 def _webhook(channel: Named) -> dict[str, Any]:
     spec = channel.spec
     config: dict[str, Any] = {"url": spec.url if spec.url else _secret(spec.url_secret)}
@@ -164,9 +169,7 @@ def _webhook(channel: Named) -> dict[str, Any]:
 def _slack(channel: Named) -> dict[str, Any]:
     spec = channel.spec
     config = {"api_url": _secret(spec.api_url)}
-    for key in ("channel", "username", "icon_emoji"):
-        if getattr(spec, key) is not None:
-            config[key] = getattr(spec, key)
+    config.update(_present(spec, "channel", "username", "icon_emoji"))
     return {**config, **_texts(channel, {"title": "title", "text": "body"})}
 
 
@@ -174,8 +177,7 @@ def _email(channel: Named) -> dict[str, Any]:
     spec = channel.spec
     config: dict[str, Any] = {"to": ", ".join(spec.to), "from": spec.from_,
                               "smarthost": spec.smarthost, "require_tls": spec.require_tls}
-    if spec.auth_username is not None:
-        config["auth_username"] = spec.auth_username
+    config.update(_present(spec, "auth_username"))
     if spec.auth_password is not None:
         config["auth_password"] = _secret(spec.auth_password)
     headers = dict(spec.headers)
@@ -189,29 +191,20 @@ def _email(channel: Named) -> dict[str, Any]:
 
 def _pagerduty(channel: Named) -> dict[str, Any]:
     spec = channel.spec
-    config: dict[str, Any] = {"routing_key": _secret(spec.routing_key)}
-    if spec.severity is not None:
-        config["severity"] = spec.severity
-    if spec.url is not None:
-        config["url"] = spec.url
+    config = {"routing_key": _secret(spec.routing_key), **_present(spec, "severity", "url")}
     return {**config, **_texts(channel, {"description": "title"})}
 
 
 def _opsgenie(channel: Named) -> dict[str, Any]:
     spec = channel.spec
-    config: dict[str, Any] = {"api_key": _secret(spec.api_key)}
-    if spec.api_url is not None:
-        config["api_url"] = spec.api_url
-    if spec.priority is not None:
-        config["priority"] = spec.priority
+    config = {"api_key": _secret(spec.api_key), **_present(spec, "api_url", "priority")}
     return {**config, **_texts(channel, {"message": "title", "description": "body"})}
 
 
 def _telegram(channel: Named) -> dict[str, Any]:
     spec = channel.spec
-    config: dict[str, Any] = {"bot_token": _secret(spec.bot_token), "chat_id": spec.chat_id}
-    if spec.parse_mode is not None:
-        config["parse_mode"] = spec.parse_mode
+    config = {"bot_token": _secret(spec.bot_token), "chat_id": spec.chat_id,
+              **_present(spec, "parse_mode")}
     return {**config, **_texts(channel, {"message": "body"})}
 
 
