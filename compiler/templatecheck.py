@@ -46,18 +46,22 @@ def _simple(text: str) -> _Simple | None:
     references: list[gotemplate.LabelReference] = []
     functions: set[str] = set()
     variables: set[str] = set()
-    depth = 0
+    open_ifs: list[bool] = []  # per open {{if}}: has it had its {{else}}?
     for action in _ACTION.finditer(text):
         body = action["body"]
         found = next((m for m in (f.fullmatch(body) for f in _FORMS) if m), None)
         if found is None:
             return None
         if body.startswith("if"):
-            depth += 1
-        elif body in ("else", "end"):
-            if depth == 0:
+            open_ifs.append(False)
+        elif body == "else":
+            if not open_ifs or open_ifs[-1]:
+                return None  # a stray or second {{else}}: the parser says which
+            open_ifs[-1] = True
+        elif body == "end":
+            if not open_ifs:
                 return None
-            depth -= body == "end"
+            open_ifs.pop()
         groups = found.groupdict()
         if groups.get("f"):
             functions.add(groups["f"])
@@ -65,7 +69,7 @@ def _simple(text: str) -> _Simple | None:
             variables.add(groups["v"].split(".")[0])
         references.extend(gotemplate.LabelReference(m[1], action.start("body") + m.start(1))
                           for m in _LABEL.finditer(body))
-    if depth or "{{" in _ACTION.sub("", text):
+    if open_ifs or "{{" in _ACTION.sub("", text):
         return None
     return _Simple(frozenset(functions), frozenset(variables), tuple(references))
 

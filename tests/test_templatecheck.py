@@ -28,6 +28,7 @@ CASES = [
     "ago{{ if gt $value 172800.0 }}: more than two days{{ end }}.",
     "{{ if lt $value 1 }}low{{ else }}high{{ end }}",
     "{{ else }}",
+    "{{ if gt $value 2 }}a{{ else }}b{{ else }}c{{ end }}",
     "{{ if gt $value 1 }}open",
     '{{ printf "%s" $labels.job }}',
     '{{ $value | humanize "x" }}',
