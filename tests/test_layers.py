@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ("specs", "compiler", "reconciler", "templates")
 PURE = ["compiler/loader.py", "compiler/validate.py", "compiler/expand.py", "compiler/model.py",
-        "compiler/pipeline.py", "compiler/promql.py", "compiler/gotemplate.py",
+        "compiler/pipeline.py", "compiler/promql", "compiler/gotemplate",
         "compiler/templatecheck.py", "compiler/matchers.py", "compiler/routing_eval.py",
         "compiler/bundle.py", "compiler/checks", "compiler/render", "compiler/formats",
         "specs"]
