@@ -3,12 +3,14 @@ a harness assertion that no diagnostic anywhere lacks a position."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings as hypothesis_settings
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.amber import AmberSnapshotExtension
 from syrupy.location import PyTestLocation
@@ -16,6 +18,12 @@ from syrupy.location import PyTestLocation
 from compiler import pipeline
 from compiler.diagnostics import Diagnostic
 from compiler.loader import split_lines
+
+# CI runs property tests derandomized: a green run stays green, and a failure there is a
+# real regression, not a new random draw. Locally, every run explores new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "repo-example"
