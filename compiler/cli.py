@@ -103,6 +103,9 @@ def _check_and_report(path: Path, output_format: str, color: bool | None,
     except sources.SourceError as error:
         click.echo(f"converge: error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
+    if not files:  # almost always a wrong PATH: passing silently would hide it in CI
+        click.echo(f"converge: error: no spec files (*.yaml, *.yml) under {path}", err=True)
+        raise SystemExit(EXIT_USAGE)
     result = pipeline.check(files)
     if quiet_when_clean and not result.diagnostics:
         return result
