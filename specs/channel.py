@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
-from pydantic_core import PydanticCustomError
 
-from specs.common import Duration, SecretRef, Spec
+from specs.common import Duration, SecretRef, Spec, require_one_of
 
 
 class MessageTemplate(Spec):
@@ -52,9 +51,7 @@ class WebhookChannel(ChannelBase):
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookChannel:
-        if (self.url is None) == (self.url_secret is None):
-            raise PydanticCustomError(
-                "webhook_url", "a webhook needs exactly one of 'url' or 'urlSecret'", {})
+        require_one_of(self, "url", "url_secret", error="webhook_url", what="a webhook")
         return self
 
 

@@ -163,6 +163,18 @@ def _check_secret(value: Any) -> Any:
 SecretRef = Annotated[EnvRef | FileRef, BeforeValidator(_check_secret)]
 
 
+def require_one_of(spec: BaseModel, first: str, second: str, *, error: str, what: str) -> None:
+    """Raise `error` unless exactly one of two optional fields (by attribute name) is set.
+
+    The message names the fields by their YAML keys (camelCase aliases).
+    """
+    if (getattr(spec, first) is None) == (getattr(spec, second) is None):
+        keys = [type(spec).model_fields[name].alias or name for name in (first, second)]
+        raise PydanticCustomError(
+            error, "{what} needs exactly one of '{a}' or '{b}'",
+            {"what": what, "a": keys[0], "b": keys[1]})
+
+
 class Metadata(Spec):
     """What identifies a document: its name (unique per kind) and free labels."""
 

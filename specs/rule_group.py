@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from specs.common import Duration, Labels, SecretRef, Spec
+from specs.common import Duration, Labels, SecretRef, Spec, require_one_of
 
 TargetName = Literal["prometheus", "vmalert"]
 
@@ -90,9 +90,7 @@ class Header(Spec):
 
     @model_validator(mode="after")
     def _value_or_secret(self) -> Header:
-        if (self.value is None) == (self.secret is None):
-            raise PydanticCustomError(
-                "header_value", "a header needs exactly one of 'value' or 'secret'", {})
+        require_one_of(self, "value", "secret", error="header_value", what="a header")
         return self
 
 
