@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from compiler import exprs, matchers, model
+from compiler import exprs, matchers, metamonitoring, model
 from compiler.validate import Resource, Validated
 from specs.common import SEVERITY_ORDER
 from specs.project import ProjectSpec
@@ -31,6 +31,8 @@ def expand(validated: Validated) -> model.Model:
     projects = by_kind.get("Project", [])
     project = _project(projects[0] if projects else None)
     groups = tuple(_group(r, project) for r in by_kind.get("RuleGroup", []))
+    if projects:
+        groups += metamonitoring.groups(projects[0].spec.meta_monitoring, project)
     routings = by_kind.get("Routing", [])
     routing = _routing(routings[0], groups, project) if routings else None
     return model.Model(

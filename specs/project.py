@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from specs.common import Duration, Labels, Spec
+from specs.common import Duration, Labels, ResourceName, Spec
 
 
 class TargetSpec(Spec):
@@ -47,6 +47,29 @@ class RuleDefaults(Spec):
     """Annotations added to every alert (an alert's own annotations win)."""
 
 
+class MetaMonitoring(Spec):
+    """Alert rules for converge's own daemons, added to the rendered Prometheus rules.
+
+    They fire when a sidecar's syncs keep failing, a target runs something other than what
+    was compiled, a sidecar has not synced for `staleAfter`, or a daemon is down.
+    """
+
+    enabled: bool = False
+    """Render the meta-monitoring rule group."""
+    group: ResourceName = "converge-meta"
+    """Name of the generated rule group (and of its rule file)."""
+    sidecar_job: Annotated[str, Field(min_length=1)] = "converge-sidecar"
+    """The `job` label Prometheus gives the sidecars' `/metrics` targets."""
+    server_job: Annotated[str, Field(min_length=1)] = "converge-server"
+    """The `job` label Prometheus gives the config server's `/metrics` target."""
+    for_: Duration = Field(default="10m", alias="for")
+    """How long a problem lasts before its alert fires."""
+    stale_after: Duration = "1h"
+    """A sidecar without a successful sync for this long is stale."""
+    labels: Labels = Field(default_factory=dict)
+    """Labels added to every meta-monitoring alert (for routing, e.g. `team`)."""
+
+
 class ProjectSpec(Spec):
     targets: Targets = Targets()
     external_labels: Labels = Field(default_factory=dict)
@@ -56,3 +79,5 @@ class ProjectSpec(Spec):
     )
     """Base URL of `converge notifier`, for channels Alertmanager cannot deliver itself."""
     defaults: RuleDefaults = RuleDefaults()
+    meta_monitoring: MetaMonitoring = MetaMonitoring()
+    """Alert rules watching converge's own sidecars and config server."""

@@ -1,0 +1,86 @@
+"""Alert rules for converge's own daemons (the `Project`'s `metaMonitoring` switch).
+
+The rules read the metrics the sidecars and the config server export (`docs/sidecar.md`,
+`docs/server.md`) and are compiled like any spec's rules, so every check runs on them and
+any finding points at `metaMonitoring` in `converge.yaml`.
+"""
+
+from __future__ import annotations
+
+from compiler import model
+from specs.common import parse_duration
+from specs.project import MetaMonitoring
+
+_SOURCE = "converge-meta-monitoring"
+"""`source` label on every meta alert, to route or silence them together."""
+
+
+def groups(settings: MetaMonitoring, project: model.Project) -> tuple[model.RuleGroup, ...]:
+    """The meta-monitoring rule group, or nothing when the switch is off."""
+    if not settings.enabled or project.origin is None:
+        return ()
+    origin = model.Origin(project.origin.document, ("spec", "metaMonitoring"))
+    targets = tuple(t for t in ("prometheus",) if project.targets[t].enabled)
+    rules = tuple(
+        model.Rule(
+            kind="alert", name=name, expr=expr, raw_expr=expr, for_=for_,
+            keep_firing_for=None,
+            labels={**project.default_labels, "severity": severity, "source": _SOURCE,
+                    **settings.labels},
+            annotations={"summary": summary, "description": description},
+            targets=targets, vmalert={}, tier=None, origin=origin,
+        )
+        for name, expr, for_, severity, summary, description in _alerts(settings)
+    )
+    return (model.RuleGroup(
+        name=settings.group, interval=project.default_interval, limit=None,
+        query_offset=None, labels=None, targets=targets, vmalert={}, rules=rules,
+        tiered=(), origin=origin,
+    ),)
+
+
+def _alerts(settings: MetaMonitoring) -> list[tuple[str, str, str, str, str, str]]:
+    """(name, expr, for, severity, summary, description) of every meta alert."""
+    sidecar = f'job="{_escape(settings.sidecar_job)}"'
+    server = f'job="{_escape(settings.server_job)}"'
+    stale = int(parse_duration(settings.stale_after))
+    wait = settings.for_
+    return [
+        ("ConvergeSidecarDown", f"up{{{sidecar}}} == 0", "5m", "critical",
+         "converge sidecar {{ $labels.instance }} is down",
+         "Prometheus cannot scrape the sidecar at {{ $labels.instance }}: its target "
+         "gets no new configuration until it is back."),
+        ("ConvergeServerDown", f"up{{{server}}} == 0", "5m", "critical",
+         "converge config server {{ $labels.instance }} is down",
+         "Prometheus cannot scrape the config server at {{ $labels.instance }}: no sidecar "
+         "receives new bundles until it is back."),
+        ("ConvergeSyncFailing",
+         f'increase(converge_sidecar_syncs_total{{{sidecar}, result="failure"}}[15m]) > 0',
+         wait, "warning",
+         "converge sidecar {{ $labels.instance }} keeps failing to sync {{ $labels.target }}",
+         "Syncs of {{ $labels.target }} have failed for a while; the target keeps its last "
+         "good configuration. The sidecar's /status says why."),
+        ("ConvergeTargetNotConverged", f"converge_sidecar_converged{{{sidecar}}} == 0",
+         wait, "warning",
+         "{{ $labels.target }} does not run the compiled configuration",
+         "What {{ $labels.target }} loaded (sidecar {{ $labels.instance }}) differs from "
+         "the bundle compiled from Git."),
+        ("ConvergeConfigStale",
+         f"time() - converge_sidecar_last_success_timestamp_seconds{{{sidecar}}} > {stale}",
+         wait, "warning",
+         "converge sidecar {{ $labels.instance }} has not synced {{ $labels.target }} "
+         f"for over {settings.stale_after}",
+         "The last successful sync of {{ $labels.target }} was "
+         "{{ $value | humanizeDuration }} ago."),
+        ("ConvergeCompileFailing",
+         f'increase(converge_server_compiles_total{{{server}, result="failure"}}[15m]) > 0',
+         wait, "warning",
+         "converge config server {{ $labels.instance }} cannot compile the repository",
+         "Commits on the served branch fail to compile; sidecars keep the last good bundle. "
+         "GET /api/v1/config/sync on the server shows the diagnostics."),
+    ]
+
+
+def _escape(value: str) -> str:
+    """A label value inside a double-quoted PromQL string."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
