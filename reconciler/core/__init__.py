@@ -1,0 +1,44 @@
+"""The runtime every converge daemon shares.
+
+* `Runtime` — one daemon's status, metrics registry and loops, its HTTP app and runner;
+* `Loop`, `LoopSettings`, `Outcome`, `TemporaryError`, `PermanentError` — the reconcile
+  loop: interval with jitter, exponential backoff on errors, never exits, triggerable;
+* `Backoff`, `BackoffPolicy` — 1 s doubling to 30 s with jitter, reset on success;
+* `Waker` — the interruptible sleep behind a loop;
+* `Status`, `conditions` — Kubernetes-style `Ready` / `Reconciling` / `Stalled`;
+* `http.make_app` — `/health`, `/health/live`, `/health/ready`, `/status`, `/metrics`;
+* `metrics` — per-daemon registry, `converge_<daemon>_…` names;
+* `logs.configure` — one JSON object per log line;
+* `Store` — SQLite (WAL, synchronous=NORMAL) with versioned migrations;
+* `runner.parse_listen`, `runner.serve` — HTTP plus worker threads, graceful SIGTERM.
+"""
+
+from __future__ import annotations
+
+from reconciler.core import conditions, http, logs, metrics, runner
+from reconciler.core.backoff import Backoff, BackoffPolicy
+from reconciler.core.loop import Loop, LoopSettings, Outcome, PermanentError, TemporaryError
+from reconciler.core.runtime import Runtime
+from reconciler.core.status import Status
+from reconciler.core.store import Store, StoreError
+from reconciler.core.waker import Waker
+
+__all__ = [
+    "Backoff",
+    "BackoffPolicy",
+    "Loop",
+    "LoopSettings",
+    "Outcome",
+    "PermanentError",
+    "Runtime",
+    "Status",
+    "Store",
+    "StoreError",
+    "TemporaryError",
+    "Waker",
+    "conditions",
+    "http",
+    "logs",
+    "metrics",
+    "runner",
+]

@@ -1,0 +1,123 @@
+"""`converge serve`: the config server's command line (see docs/server.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from specs.common import parse_duration
+
+DEFAULT_LISTEN = "127.0.0.1:9400"
+DEFAULT_STATE = Path(".converge-serve")
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a duration such as 30s, 500ms or 5m") from None
+    if seconds <= 0:
+        raise click.BadParameter("must be more than 0s")
+    return seconds
+
+
+def _listen(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
+    from reconciler.core import runner
+
+    try:
+        return runner.parse_listen(value)
+    except runner.ListenError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _read_secret(path: Path, option: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.BadParameter(f"{path}: {getattr(error, 'strerror', None) or error}",
+                                 param_hint=option) from None
+
+
+@click.command("serve")
+@click.option("--repo", required=True, metavar="PATH|URL",
+              help="The specs repository: a local path or any URL git fetch takes.")
+@click.option("--branch", default=None, metavar="B",
+              help="The branch to serve (default: the remote's default branch).")
+@click.option("--path", "subdir", default="", metavar="SUBDIR",
+              help="The folder holding converge.yaml inside the repository.")
+@click.option("--listen", default=DEFAULT_LISTEN, show_default=True, callback=_listen,
+              metavar="ADDR", help="HOST:PORT to serve on.")
+@click.option("--interval", default="30s", show_default=True, callback=_duration,
+              metavar="DURATION", help="How often to fetch and compile.")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Bearer tokens for the API, one a line.")
+@click.option("--insecure-no-auth", is_flag=True,
+              help="Serve the API without authentication (trusted setups only).")
+@click.option("--webhook-secret-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="The GitHub webhook secret (enables the webhook).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_STATE / "state.db", show_default=True,
+              help="The state database (SQLite).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=DEFAULT_STATE / "git", show_default=True,
+              help="Where the bare clone of the repository is kept.")
+@click.option("--compile-in", type=click.Choice(["process", "thread"]), default="process",
+              show_default=True,
+              help="Compile in a child process (HTTP keeps its CPU) or in a thread.")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
+              show_default=True, help="One JSON object a line, or plain text.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="info", show_default=True)
+def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], interval: float,
+          token_file: Path | None, insecure_no_auth: bool, webhook_secret_file: Path | None,
+          db: Path, cache_dir: Path, compile_in: str, log_format: str, log_level: str) -> None:
+    """Compile a Git repository of specs and serve each target's bundle to sidecars.
+
+    Fetches BRANCH of REPO every INTERVAL and on each GitHub push webhook, compiles new
+    commits (a commit that fails is recorded with its diagnostics and never served), and
+    serves every target at /api/v1/bundles/{target} with ETag = the target hash. Takes
+    sync-status reports and keeps the fleet view. Stops gracefully on SIGTERM (exit 0).
+    """
+    from reconciler.core import StoreError, logs
+    from reconciler.server import auth
+    from reconciler.server.daemon import ConfigServer, Settings
+
+    tokens: tuple[str, ...] | None = None
+    if token_file is not None:
+        try:
+            tokens = tuple(auth.parse_tokens(_read_secret(token_file, "--token-file")))
+        except auth.TokenFileError as error:
+            raise click.BadParameter(f"{token_file}: {error}", param_hint="--token-file") from None
+    elif not insecure_no_auth:
+        raise click.UsageError("refusing to serve the API without authentication: give "
+                               "--token-file FILE (bearer tokens, one a line), or "
+                               "--insecure-no-auth for a trusted setup")
+    secret = None
+    if webhook_secret_file is not None:
+        secret = _read_secret(webhook_secret_file, "--webhook-secret-file").strip().encode()
+        if not secret:
+            raise click.BadParameter(f"{webhook_secret_file} is empty",
+                                     param_hint="--webhook-secret-file")
+    logs.configure(daemon="server", level=log_level, json_lines=log_format == "json")
+    settings = Settings(repo=repo, branch=branch, path=subdir.strip("/"), db=db,
+                        cache_dir=cache_dir, interval=interval, tokens=tokens,
+                        webhook_secret=secret, version=_version(), compile_in=compile_in)
+    try:
+        server = ConfigServer(settings)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        status = server.runtime.run(server.app(), listen=listen)
+    finally:
+        server.close()
+    raise SystemExit(status)
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("converge-gitops")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"

@@ -1,0 +1,63 @@
+"""Where a commit compiles: in a child process (the default) or in the calling thread.
+
+Compiling is pure Python: a big repository keeps the interpreter busy for seconds, and in
+a thread it would hold the GIL the HTTP event loop needs, so every sidecar's request would
+wait for the next switch (5 ms each time). A child process keeps those requests on their
+own CPU. The child is started once (spawn) and reused; if it dies (killed, out of
+memory), the next compile starts a new one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from compiler.sources import SourceFile
+from reconciler.core import TemporaryError
+from reconciler.server.compile import CompileResult, compile_sources
+
+
+class ThreadCompiler:
+    """Compiles in the calling thread (tests, small repositories)."""
+
+    def __call__(self, files: Sequence[SourceFile], *, commit: str, version: str,
+                 prefix: str = "") -> CompileResult:
+        return compile_sources(files, commit=commit, version=version, prefix=prefix)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class ProcessCompiler:
+    """Compiles in one long-lived child process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __call__(self, files: Sequence[SourceFile], *, commit: str, version: str,
+                 prefix: str = "") -> CompileResult:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            pool = self._pool
+        try:
+            return pool.submit(compile_sources, list(files), commit=commit, version=version,
+                               prefix=prefix).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise TemporaryError("the compiler process died; starting a new one") from None
+
+    def close(self) -> None:
+        """Stop the child process (waits for a compile in progress)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

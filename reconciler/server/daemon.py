@@ -1,0 +1,165 @@
+"""`ConfigServer`: the config server wired together — runtime, state, repository, the
+reconcile loop and the HTTP API. The CLI builds one from its options and runs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from reconciler.core import LoopSettings, Runtime
+from reconciler.core.conditions import rfc3339
+from reconciler.server import api, auth, compilers, fleet
+from reconciler.server.metrics import DAEMON, ServerMetrics
+from reconciler.server.reconcile import Compiler, Reconciler
+from reconciler.server.repository import GitMirror, Repository, redact
+from reconciler.server.state import ServerState
+
+_log = logging.getLogger("converge.server")
+
+MAX_BODY = 26 * 1024 * 1024
+"""GitHub sends webhook payloads of up to 25 MB."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything `converge serve` was told."""
+
+    repo: str
+    branch: str | None
+    path: str
+    db: Path
+    cache_dir: Path
+    interval: float = 30.0
+    tokens: tuple[str, ...] | None = None
+    """None: no authentication (`--insecure-no-auth`)."""
+    webhook_secret: bytes | None = None
+    version: str = "0.0.0"
+    compile_in: str = "process"
+    """`process` (a child process, the HTTP loop keeps its CPU) or `thread`."""
+
+
+class ConfigServer:
+    """The config server. `app()` is its HTTP application, `runtime.serve` runs it.
+
+    Args:
+        settings: the options.
+        repository: overrides the Git mirror (tests).
+        compiler: overrides the compiler (tests).
+    """
+
+    def __init__(self, settings: Settings, *, repository: Repository | None = None,
+                 compiler: Compiler | None = None) -> None:
+        self.settings = settings
+        self.runtime = Runtime(DAEMON, version=settings.version)
+        self.metrics = ServerMetrics(self.runtime.registry)
+        self.state = ServerState(settings.db)
+        self.webhook_secret = settings.webhook_secret
+        self._mirror = repository or GitMirror(url=settings.repo, branch=settings.branch,
+                                               path=settings.path, cache=settings.cache_dir)
+        self._compiler = (compilers.ProcessCompiler() if settings.compile_in == "process"
+                          else compilers.ThreadCompiler())
+        self.reconciler = Reconciler(repository=self._mirror, state=self.state,
+                                     metrics=self.metrics, status=self.runtime.status,
+                                     version=settings.version, prefix=settings.path.strip("/"),
+                                     compiler=compiler or self._compiler)
+        self.loop = self.runtime.add_loop(
+            "compile", self.reconciler.step, LoopSettings(interval=settings.interval))
+        self.runtime.status.update({"repo": redact(settings.repo), "branch": settings.branch})
+
+    def app(self) -> web.Application:
+        """The HTTP application: the runtime's routes plus the API."""
+        middleware = auth.bearer_middleware(self.settings.tokens, open_paths={api.WEBHOOK_PATH})
+        return self.runtime.app(routes=lambda a: api.add_routes(a, self),
+                                middlewares=[middleware], client_max_size=MAX_BODY)
+
+    def close(self) -> None:
+        """Release the compiler, Git processes and the database (after the loop stopped)."""
+        self._compiler.close()
+        close = getattr(self._mirror, "close", None)
+        if callable(close):
+            close()
+        self.state.close()
+
+    def trigger(self, *, source: str, reason: str | None, requested_by: str | None,
+                force: bool) -> int:
+        """Record a trigger and start a fetch and compile now; the trigger's id."""
+        number = self.state.record_trigger(at=time.time(), source=source, reason=reason,
+                                           requested_by=requested_by)
+        if force:
+            self.reconciler.force()
+        self.loop.trigger()
+        _log.info("sync triggered by %s (%s)", source, reason or "no reason given",
+                  extra={"event": "triggered", "source": source, "triggerId": number,
+                         "requestedBy": requested_by})
+        return number
+
+    def served_ref(self, payload: dict[str, Any]) -> str:
+        """`refs/heads/<branch>` served, the push payload's default branch if unset."""
+        branch = self.settings.branch
+        if branch is None:
+            repository = payload.get("repository")
+            found = repository.get("default_branch") if isinstance(repository, dict) else None
+            branch = found if isinstance(found, str) else "main"
+        return f"refs/heads/{branch}"
+
+    def record_report(self, report: fleet.SyncReport) -> dict[str, Any]:
+        """Fold a sidecar's report into the fleet (and history); what is served now."""
+        now = time.time()
+        previous = self.state.fleet_row(report.cluster_id, report.target)
+        row, changed = fleet.apply(previous, report, now=now)
+        self.state.record_report(row, history=changed, duration=report.duration_seconds)
+        self.metrics.sidecar_reports.labels(report.result).inc()
+        if changed:
+            _log.info("%s/%s reports %s at %s%s", report.cluster_id, report.target,
+                      report.result, (report.hash or "?")[:12],
+                      f": {report.error}" if report.error else "",
+                      extra={"event": "sync-report", "clusterId": report.cluster_id,
+                             "target": report.target, "result": report.result,
+                             "hash": report.hash, "converged": report.converged})
+        serving = self._serving(report.target)
+        return {**serving, "upToDate": serving["hash"] is not None
+                and serving["hash"] == report.hash}
+
+    def fleet_json(self, row: fleet.FleetRow) -> dict[str, Any]:
+        serving = self._serving(row.target)
+        return {"clusterId": row.cluster_id, "target": row.target, "commit": row.commit,
+                "hash": row.hash, "since": rfc3339(row.since),
+                "lastReportAt": rfc3339(row.last_report_at), "result": row.result,
+                "error": row.error, "converged": row.converged,
+                "upToDate": serving["hash"] is not None and serving["hash"] == row.hash,
+                "lastError": row.last_error,
+                "lastErrorAt": rfc3339(row.last_error_at) if row.last_error_at else None,
+                "instance": row.instance}
+
+    def sync_state(self) -> dict[str, Any]:
+        """`GET /api/v1/config/sync`."""
+        reconciler = self.reconciler
+        snapshot = reconciler.published
+        attempt = reconciler.last_attempt
+        last_error = reconciler.last_fetch_error or (
+            attempt.error if attempt and attempt.result != "success" else None)
+        return {
+            "repo": redact(self.settings.repo), "branch": self.settings.branch,
+            "path": self.settings.path,
+            "commit": snapshot.commit if snapshot else None,
+            "bundleHash": snapshot.bundle_hash if snapshot else None,
+            "targets": {t: b.hash for t, b in snapshot.targets.items()} if snapshot else {},
+            "compiledAt": rfc3339(snapshot.compiled_at) if snapshot else None,
+            "lastAttempt": api.attempt_json(attempt) if attempt else None,
+            "lastError": last_error,
+            "lastFetchAt": rfc3339(reconciler.last_fetch_at) if reconciler.last_fetch_at
+            else None,
+            "lastFetchError": reconciler.last_fetch_error,
+            "conditions": [c.to_json() for c in self.runtime.status.conditions()],
+        }
+
+    def _serving(self, target: str) -> dict[str, Any]:
+        snapshot = self.reconciler.published
+        found = snapshot.targets.get(target) if snapshot else None
+        return {"hash": found.hash if found else None, "commit": found.commit if found else None}

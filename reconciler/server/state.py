@@ -1,0 +1,244 @@
+"""The server's SQLite state: compile attempts, the last good bundle, sync history, the
+fleet view and operator triggers. A restart loses none of it, and serves the last good
+bundle at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import zlib
+from pathlib import Path
+from typing import Any
+
+from compiler import bundle
+from reconciler.core import Store
+from reconciler.server.fleet import FleetRow
+
+MIGRATIONS = [
+    """
+    CREATE TABLE compiles (
+        id INTEGER PRIMARY KEY,
+        commit_sha TEXT NOT NULL,
+        at REAL NOT NULL,
+        duration REAL NOT NULL,
+        result TEXT NOT NULL,
+        bundle_hash TEXT,
+        version TEXT NOT NULL,
+        error TEXT,
+        diagnostics TEXT NOT NULL
+    );
+    CREATE TABLE last_good (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        commit_sha TEXT,
+        bundle_hash TEXT NOT NULL,
+        compiled_at REAL NOT NULL,
+        first_commits TEXT NOT NULL
+    );
+    CREATE TABLE last_good_files (
+        path TEXT PRIMARY KEY,
+        data BLOB NOT NULL
+    );
+    CREATE TABLE sync_history (
+        id INTEGER PRIMARY KEY,
+        received_at REAL NOT NULL,
+        cluster_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        commit_sha TEXT,
+        hash TEXT,
+        attempted_hash TEXT,
+        result TEXT NOT NULL,
+        error TEXT,
+        converged INTEGER NOT NULL,
+        duration REAL,
+        instance TEXT
+    );
+    CREATE INDEX sync_history_by_cluster ON sync_history (cluster_id, target, id);
+    CREATE TABLE clusters (
+        cluster_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        commit_sha TEXT,
+        hash TEXT,
+        attempted_hash TEXT,
+        since REAL NOT NULL,
+        last_report_at REAL NOT NULL,
+        result TEXT NOT NULL,
+        error TEXT,
+        converged INTEGER NOT NULL,
+        last_error TEXT,
+        last_error_at REAL,
+        instance TEXT,
+        PRIMARY KEY (cluster_id, target)
+    );
+    CREATE TABLE triggers (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        source TEXT NOT NULL,
+        reason TEXT,
+        requested_by TEXT
+    );
+    """,
+]
+
+KEEP_COMPILES = 1000
+KEEP_HISTORY = 100_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Attempt:
+    """One compile attempt."""
+
+    id: int
+    commit: str
+    at: float
+    duration: float
+    result: str
+    """`success`, `failure` (the specs have errors) or `error` (the commit is unreadable)."""
+    bundle_hash: str | None
+    version: str
+    error: str | None
+    diagnostics: list[dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GoodBundle:
+    """The last bundle that compiled, as saved."""
+
+    bundle: bundle.Bundle
+    compiled_at: float
+    first_commits: dict[str, str | None]
+
+
+class ServerState:
+    """The server's tables, over a `Store` (thread-safe)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.store = Store(path, MIGRATIONS)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # compiles
+
+    def record_attempt(self, *, commit: str, at: float, duration: float, result: str,
+                       bundle_hash: str | None, version: str, error: str | None,
+                       diagnostics: list[dict[str, Any]]) -> Attempt:
+        with self.store.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO compiles (commit_sha, at, duration, result, bundle_hash, version,"
+                " error, diagnostics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (commit, at, duration, result, bundle_hash, version, error,
+                 json.dumps(diagnostics, ensure_ascii=False)))
+            db.execute("DELETE FROM compiles WHERE id <= ?",
+                       ((cursor.lastrowid or 0) - KEEP_COMPILES,))
+        return Attempt(cursor.lastrowid or 0, commit, at, duration, result, bundle_hash, version,
+                       error, diagnostics)
+
+    def attempts(self, limit: int) -> list[Attempt]:
+        rows = self.store.query("SELECT * FROM compiles ORDER BY id DESC LIMIT ?", (limit,))
+        return [_attempt(row) for row in rows]
+
+    def last_attempt(self) -> Attempt | None:
+        found = self.attempts(1)
+        return found[0] if found else None
+
+    # the last good bundle
+
+    def save_good(self, good: GoodBundle) -> None:
+        """Replace the saved bundle, in one transaction (each file zlib-compressed)."""
+        commit = (good.bundle.manifest.get("source") or {}).get("commit")
+        rows = [(path, zlib.compress(data, 6)) for path, data in good.bundle.files.items()]
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO last_good (id, commit_sha, bundle_hash, compiled_at,"
+                " first_commits) VALUES (1, ?, ?, ?, ?)",
+                (commit, good.bundle.hash, good.compiled_at, json.dumps(good.first_commits)))
+            db.execute("DELETE FROM last_good_files")
+            db.executemany("INSERT INTO last_good_files (path, data) VALUES (?, ?)", rows)
+
+    def load_good(self) -> GoodBundle | None:
+        row = self.store.query_one("SELECT * FROM last_good WHERE id = 1")
+        if row is None:
+            return None
+        files = {r["path"]: zlib.decompress(r["data"])
+                 for r in self.store.query("SELECT path, data FROM last_good_files")}
+        manifest = json.loads(files[bundle.MANIFEST])
+        return GoodBundle(bundle.Bundle(files, manifest), row["compiled_at"],
+                          json.loads(row["first_commits"]))
+
+    # sync reports and the fleet
+
+    def fleet_row(self, cluster_id: str, target: str) -> FleetRow | None:
+        row = self.store.query_one("SELECT * FROM clusters WHERE cluster_id = ? AND target = ?",
+                                   (cluster_id, target))
+        return _fleet(row) if row else None
+
+    def record_report(self, row: FleetRow, *, history: bool,
+                      duration: float | None) -> None:
+        values = dataclasses.astuple(row)
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO clusters (cluster_id, target, commit_sha, hash,"
+                " attempted_hash, since, last_report_at, result, error, converged, last_error,"
+                " last_error_at, instance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values)
+            if history:
+                cursor = db.execute(
+                    "INSERT INTO sync_history (received_at, cluster_id, target, commit_sha, hash,"
+                    " attempted_hash, result, error, converged, duration, instance)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (row.last_report_at, row.cluster_id, row.target, row.commit, row.hash,
+                     row.attempted_hash, row.result, row.error, int(row.converged), duration,
+                     row.instance))
+                if (cursor.lastrowid or 0) % 1000 == 0:
+                    db.execute("DELETE FROM sync_history WHERE id <= ?",
+                               ((cursor.lastrowid or 0) - KEEP_HISTORY,))
+
+    def fleet(self, *, cluster_id: str | None, target: str | None) -> list[FleetRow]:
+        where, params = _filters(cluster_id, target)
+        rows = self.store.query(f"SELECT * FROM clusters{where} ORDER BY cluster_id, target",
+                                params)
+        return [_fleet(row) for row in rows]
+
+    def history(self, *, cluster_id: str | None, target: str | None, limit: int,
+                before: int | None) -> list[sqlite3.Row]:
+        where, params = _filters(cluster_id, target)
+        if before is not None:
+            where += (" AND" if where else " WHERE") + " id < ?"
+            params.append(before)
+        return self.store.query(f"SELECT * FROM sync_history{where} ORDER BY id DESC LIMIT ?",
+                                [*params, limit])
+
+    # triggers
+
+    def record_trigger(self, *, at: float, source: str, reason: str | None,
+                       requested_by: str | None) -> int:
+        cursor = self.store.execute(
+            "INSERT INTO triggers (at, source, reason, requested_by) VALUES (?, ?, ?, ?)",
+            (at, source, reason, requested_by))
+        return cursor.lastrowid or 0
+
+
+def _filters(cluster_id: str | None, target: str | None) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if cluster_id is not None:
+        clauses.append("cluster_id = ?")
+        params.append(cluster_id)
+    if target is not None:
+        clauses.append("target = ?")
+        params.append(target)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _attempt(row: sqlite3.Row) -> Attempt:
+    return Attempt(row["id"], row["commit_sha"], row["at"], row["duration"], row["result"],
+                   row["bundle_hash"], row["version"], row["error"],
+                   json.loads(row["diagnostics"]))
+
+
+def _fleet(row: sqlite3.Row) -> FleetRow:
+    return FleetRow(row["cluster_id"], row["target"], row["commit_sha"], row["hash"],
+                    row["attempted_hash"], row["since"], row["last_report_at"], row["result"],
+                    row["error"], bool(row["converged"]), row["last_error"],
+                    row["last_error_at"], row["instance"])
