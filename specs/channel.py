@@ -2,7 +2,8 @@
 
 Alertmanager delivers the types it knows natively (webhook, slack, email, pagerduty,
 opsgenie, telegram, discord, msteams); `converge notifier` delivers the others (dingtalk,
-wecom, feishu), reached from Alertmanager through a webhook receiver.
+wecom, feishu), reached from Alertmanager through a webhook receiver. The notifier also
+delivers the daemons' events (healer, scaler, sidecar) to the types in `EVENT_TYPES`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from specs.common import Duration, SecretRef, Spec, require_one_of
+from specs.common import Duration, SecretRef, Severity, Spec, require_one_of
 
 
 class MessageTemplate(Spec):
@@ -27,6 +28,22 @@ class RateLimit(Spec):
 
     messages: Annotated[int, Field(ge=1)]
     per: Duration = "1m"
+
+
+class EventRoute(Spec):
+    """Which daemon events (healer, scaler, sidecar) `converge notifier` sends here.
+
+    An event reaches the channel when its level is at least `minLevel`, its source is
+    one of `sources` (any when empty) and it carries every label in `labels`. Events that
+    name their channels (a healing policy's `alert.channels`) reach them regardless.
+    """
+
+    min_level: Severity = "error"
+    sources: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+_BaseUrl = Annotated[str, Field(pattern=r"^https?://[^?#]+$")]
 
 
 class BasicAuth(Spec):
@@ -48,6 +65,10 @@ class WebhookChannel(ChannelBase):
     basic_auth: BasicAuth | None = None
     bearer_token: SecretRef | None = None
     max_alerts: Annotated[int, Field(ge=0)] = 0
+    signing_secret: SecretRef | None = None
+    """Signs the notifier's deliveries (`X-Converge-Signature`, HMAC-SHA256)."""
+    events: EventRoute | None = None
+    """Daemon events this channel receives through the notifier."""
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookChannel:
@@ -62,6 +83,8 @@ class SlackChannel(ChannelBase):
     channel: str | None = None
     username: str | None = None
     icon_emoji: str | None = None
+    events: EventRoute | None = None
+    """Daemon events this channel receives through the notifier."""
 
 
 class EmailChannel(ChannelBase):
@@ -74,6 +97,8 @@ class EmailChannel(ChannelBase):
     auth_password: SecretRef | None = None
     require_tls: bool = True
     headers: dict[str, str] = Field(default_factory=dict)
+    events: EventRoute | None = None
+    """Daemon events this channel receives through the notifier."""
 
 
 class DingTalkChannel(ChannelBase):
@@ -87,6 +112,9 @@ class DingTalkChannel(ChannelBase):
     at_user_ids: list[str] = Field(default_factory=list)
     is_at_all: bool = False
     rate_limit: RateLimit = RateLimit(messages=20, per="1m")
+    base_url: _BaseUrl | None = None
+    """API base URL, for a proxy; the vendor's own when unset."""
+    events: EventRoute | None = None
 
 
 class WeComChannel(ChannelBase):
@@ -97,6 +125,9 @@ class WeComChannel(ChannelBase):
     mentioned_list: list[str] = Field(default_factory=list)
     mentioned_mobile_list: list[str] = Field(default_factory=list)
     rate_limit: RateLimit = RateLimit(messages=20, per="1m")
+    base_url: _BaseUrl | None = None
+    """API base URL, for a proxy; the vendor's own when unset."""
+    events: EventRoute | None = None
 
 
 class FeishuChannel(ChannelBase):
@@ -105,6 +136,9 @@ class FeishuChannel(ChannelBase):
     """The bot's hook id (the last part of its webhook URL)."""
     secret: SecretRef | None = None
     msg_type: Literal["text", "post", "interactive"] = "interactive"
+    base_url: _BaseUrl | None = None
+    """API base URL, for a proxy; the vendor's own when unset."""
+    events: EventRoute | None = None
 
 
 class PagerDutyChannel(ChannelBase):
@@ -157,6 +191,9 @@ CHANNEL_TYPES: dict[str, type[ChannelBase]] = {
 
 NOTIFIER_TYPES = frozenset({"dingtalk", "wecom", "feishu"})
 """Types Alertmanager cannot deliver; they go through `converge notifier`."""
+
+EVENT_TYPES = NOTIFIER_TYPES | {"webhook", "slack", "email"}
+"""Types `converge notifier` can deliver daemon events to."""
 
 ChannelSpec = Annotated[
     WebhookChannel | SlackChannel | EmailChannel | DingTalkChannel | WeComChannel

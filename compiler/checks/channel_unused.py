@@ -1,6 +1,7 @@
 """Every channel is used.
 
-A `Channel` that no route, healing policy or other spec names never receives anything;
+A `Channel` that no route, healing policy or other spec names, and that takes no daemon
+events (`events`), never receives anything;
 usually a receiver was renamed in one place and not the other.
 
 Fix: route something to it, or delete it.
@@ -27,6 +28,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
         used.update(_receivers(model.routing.route))
     for policy in model.healing:
         used.update(policy.spec.alert.channels)
+    used.update(c.name for c in model.channels if getattr(c.spec, "events", None) is not None)
     for channel in model.channels:
         if channel.name not in used:
             yield ctx.diag(Origin(channel.origin.document, ("metadata", "name")), CODE,

@@ -1,0 +1,109 @@
+"""The notifier's HTTP routes, added to the shared daemon app (`reconciler.core.http`).
+
+* `POST /hooks/alertmanager/{channel}`: an Alertmanager webhook payload (version 4);
+* `POST /api/v1/events`: a daemon event `{level, source, title, text, labels, channels}`;
+* `GET /api/v1/dead-letters`, `POST /api/v1/dead-letters/{id}/retry`,
+  `DELETE /api/v1/dead-letters/{id}`.
+
+Answers: 200 once stored (or deduplicated, or not wanted); 400 for a body that is not a
+valid payload (retrying it cannot help); 503 when it could not be stored or the channel is
+unknown, so Alertmanager retries. With a token, `/api/` routes need `Authorization:
+Bearer <token>`; Alertmanager's hooks stay open (the compiler renders no credentials
+for them: bind the notifier to loopback or a private network).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from reconciler.core.http import Handler
+from reconciler.notifier import intake
+from reconciler.notifier.channels import ALERTMANAGER_PATH
+from reconciler.notifier.outbox import OutboxError
+from reconciler.notifier.service import Notifier, UnknownChannel
+
+log = logging.getLogger("converge.notifier.api")
+
+MAX_BODY = 16 * 1024 * 1024
+"""Largest request body (Alertmanager groups can be large)."""
+
+
+def routes(notifier: Notifier) -> web.RouteTableDef:
+    table = web.RouteTableDef()
+
+    @table.post(ALERTMANAGER_PATH + "{channel}")
+    async def alertmanager(request: web.Request) -> web.Response:
+        channel = request.match_info["channel"]
+        notifier.intake.enter()
+        try:
+            raw = (await request.read()).decode("utf-8")
+            accepted = await notifier.accept_alertmanager(channel, json.loads(raw), raw=raw)
+        except (ValueError, intake.IntakeError) as error:
+            notifier.metrics.rejected.labels("invalid").inc()
+            return web.json_response({"error": str(error)}, status=400)
+        except UnknownChannel:
+            notifier.metrics.rejected.labels("unknown-channel").inc()
+            log.error("notifier has no channel %r for Alertmanager; answering 503 so it "
+                      "retries", channel, extra={"channel": channel, "event": "unknown-channel"})
+            return web.json_response({"error": f"unknown channel {channel!r}"}, status=503)
+        except OutboxError as error:
+            return _unavailable(notifier, error)
+        finally:
+            notifier.intake.leave()
+        return web.json_response(accepted.to_json())
+
+    @table.post("/api/v1/events")
+    async def events(request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.read())
+            accepted = await notifier.accept_event(body)
+        except (ValueError, intake.IntakeError) as error:
+            notifier.metrics.rejected.labels("invalid").inc()
+            return web.json_response({"error": str(error)}, status=400)
+        except OutboxError as error:
+            return _unavailable(notifier, error)
+        return web.json_response(accepted.to_json())
+
+    @table.get("/api/v1/dead-letters")
+    async def dead_letters(request: web.Request) -> web.Response:
+        limit = min(1000, int(request.query.get("limit", "100")))
+        return web.json_response({"deadLetters": await notifier.outbox.dead_letters(limit=limit)})
+
+    @table.post("/api/v1/dead-letters/{id:[0-9]+}/retry")
+    async def retry(request: web.Request) -> web.Response:
+        found = await notifier.requeue(int(request.match_info["id"]))
+        return web.json_response({"requeued": found}, status=200 if found else 404)
+
+    @table.delete("/api/v1/dead-letters/{id:[0-9]+}")
+    async def forget(request: web.Request) -> web.Response:
+        found = await notifier.forget(int(request.match_info["id"]))
+        return web.json_response({"deleted": found}, status=200 if found else 404)
+
+    return table
+
+
+def _unavailable(notifier: Notifier, error: Exception) -> web.Response:
+    notifier.metrics.rejected.labels("store-failed").inc()
+    log.error("notifier could not store a message, answering 503: %s", error,
+              extra={"event": "store-failed", "error": str(error)})
+    return web.json_response({"error": f"not stored: {error}"}, status=503)
+
+
+def token_guard(tokens: tuple[str, ...]) -> Middleware:
+    """Require `Authorization: Bearer <one of tokens>` on `/api/` routes."""
+    expected = [f"Bearer {token}".encode() for token in tokens]
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/api/"):
+            given = request.headers.get("Authorization", "").encode()
+            if not any(hmac.compare_digest(given, token) for token in expected):
+                return web.json_response({"error": "unauthorized"}, status=401)
+        return await handler(request)
+
+    return guard

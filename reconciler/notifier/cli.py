@@ -1,0 +1,104 @@
+"""`converge notifier`: the notifier's command line (see docs/notifier.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from pathlib import Path
+
+import click
+
+from reconciler.core import StoreError, logs, runner
+from specs.common import parse_duration
+
+DEFAULT_LISTEN = "127.0.0.1:9095"
+DEFAULT_DB = Path(".converge-notifier") / "outbox.db"
+BASE_URL_TYPES = ("dingtalk", "wecom", "feishu")
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a duration such as 30s or 5m") from None
+
+
+def _listen(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
+    try:
+        return runner.parse_listen(value)
+    except runner.ListenError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _base_urls(ctx: click.Context, param: click.Parameter,
+               values: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for value in values:
+        kind, sep, url = value.partition("=")
+        if not sep or kind not in BASE_URL_TYPES or not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"{value!r} is not TYPE=URL with TYPE one of "
+                                     f"{', '.join(BASE_URL_TYPES)}")
+        found[kind] = url
+    return found
+
+
+@click.command("notifier")
+@click.option("--bundle", required=True, metavar="DIR|URL",
+              help="A compiled bundle directory, or the config server's URL.")
+@click.option("--listen", default=DEFAULT_LISTEN, show_default=True, callback=_listen,
+              metavar="ADDR", help="HOST:PORT (the Project's notifierURL points here).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
+              show_default=True, help="The outbox (SQLite).")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Bearer tokens for /api/ (events, dead letters), one a line; the first "
+                   "is also sent to the config server.")
+@click.option("--dedup-window", default="5m", show_default=True, callback=_duration,
+              metavar="DURATION", help="Identical messages within it are delivered once (0s: off).")
+@click.option("--max-age", default="24h", show_default=True, callback=_duration,
+              metavar="DURATION", help="Dead-letter a message still failing this long after "
+                                       "it arrived.")
+@click.option("--base-url", "base_urls", multiple=True, callback=_base_urls, metavar="TYPE=URL",
+              help="API base URL for a channel type (dingtalk, wecom, feishu), e.g. a proxy.")
+@click.option("--reload-interval", default="30s", show_default=True, callback=_duration,
+              metavar="DURATION", help="How often to re-read the bundle's channels.")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
+              show_default=True, help="One JSON object a line, or plain text.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="info", show_default=True)
+def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | None,
+             dedup_window: float, max_age: float, base_urls: dict[str, str],
+             reload_interval: float, log_format: str, log_level: str) -> None:
+    """Deliver Alertmanager notifications and daemon events without losing any.
+
+    Takes Alertmanager webhook payloads at /hooks/alertmanager/<channel> and events at
+    /api/v1/events, answers 200 only once a message is stored in the outbox, and delivers
+    it to DingTalk, WeCom, Feishu, Slack, email or a webhook with retries, rate limits and
+    dead letters. Stops gracefully on SIGTERM (exit 0).
+    """
+    from reconciler.notifier.daemon import NotifierDaemon, Settings
+
+    logs.configure(daemon="notifier", level=log_level, json_lines=log_format == "json")
+    tokens: tuple[str, ...] = ()
+    if token_file is not None:
+        try:
+            text = token_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise click.BadParameter(f"{token_file}: {error}", param_hint="--token-file") from None
+        tokens = tuple(line.strip() for line in text.splitlines() if line.strip())
+    settings = Settings(bundle=bundle, db=db, listen=listen, tokens=tokens,
+                        dedup_window=dedup_window, max_age=max_age, base_urls=base_urls,
+                        reload_interval=max(1.0, reload_interval), version=_version())
+    gc.freeze()  # the modules loaded so far leave the collector's scans: shorter pauses
+    try:
+        raise SystemExit(asyncio.run(NotifierDaemon(settings).serve()))
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("converge-gitops")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"

@@ -1,0 +1,168 @@
+"""`converge notifier`: wire the outbox, the senders, the workers and the HTTP routes.
+
+Thin: the decisions live in `intake`, `policy`, the vendor modules and `delivery`. Start:
+open the outbox, read the bundle's channels, recover interrupted sends, start a worker per
+channel, then listen. A `bundle` loop re-reads the channels every `reload_interval` (a
+changed bundle or a secret that appeared takes effect without a restart). Stop (SIGTERM):
+stop listening, let each worker finish its request in flight, close the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from aiohttp import web
+
+from reconciler.core import conditions
+from reconciler.core.backoff import BackoffPolicy
+from reconciler.core.loop import LoopSettings
+from reconciler.core.runtime import Runtime
+from reconciler.notifier import api, channels, policy, source
+from reconciler.notifier.metrics import DAEMON, NotifierMetrics
+from reconciler.notifier.outbox import Outbox
+from reconciler.notifier.senders import HttpSender, SmtpSender
+from reconciler.notifier.service import Notifier
+
+log = logging.getLogger("converge.notifier")
+
+DEFAULT_LISTEN = ("127.0.0.1", 9095)
+"""Matches the Project's default `notifierURL`."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    bundle: str
+    """A compiled bundle directory or the config server's URL."""
+    db: Path
+    listen: tuple[str, int] = DEFAULT_LISTEN
+    tokens: tuple[str, ...] = ()
+    """Bearer tokens accepted on `/api/`; the first is sent to the config server."""
+    dedup_window: float = 300.0
+    max_age: float = 24 * 3600.0
+    base_urls: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    reload_interval: float = 30.0
+    retention: float = 3600.0
+    """Seconds delivered messages are kept (at least the dedup window)."""
+    grace: float = 20.0
+    """Seconds a stopping worker may finish its request in flight."""
+    http_timeout: float = 15.0
+    backoff: BackoffPolicy = policy.RetryPolicy().backoff
+    rate_limit_delay: float = policy.RetryPolicy().rate_limit_delay
+    version: str = ""
+
+
+def _read_file(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+class NotifierDaemon:
+    """One notifier process (see the module docstring)."""
+
+    def __init__(self, settings: Settings, *, environ: Mapping[str, str] = os.environ,
+                 smtp_context: ssl.SSLContext | None = None,
+                 http_verify: ssl.SSLContext | bool = True) -> None:
+        self.settings = settings
+        self.runtime = Runtime(DAEMON, version=settings.version)
+        self.metrics = NotifierMetrics(self.runtime.registry)
+        self._environ = environ
+        self._source = source.BundleSource(settings.bundle,
+                                           token=settings.tokens[0] if settings.tokens else None)
+        self._http = HttpSender(timeout=settings.http_timeout, verify=http_verify)
+        self._mail = SmtpSender(context=smtp_context)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.outbox: Outbox | None = None
+        self.notifier: Notifier | None = None
+
+    def _load(self) -> dict[str, channels.Channel]:
+        data, version = self._source.fetch()
+        found = channels.parse(data, env=self._environ.get, file=_read_file,
+                               base_urls=self.settings.base_urls)
+        self.runtime.status.update({"bundle": self.settings.bundle, "bundleHash": version})
+        broken = {name: c.problem for name, c in found.items() if c.problem}
+        self.runtime.status.set("ChannelsReady", not broken,
+                                "SecretsMissing" if broken else "Resolved",
+                                "; ".join(f"{n}: {p}" for n, p in sorted(broken.items())))
+        return found
+
+    def _reload_step(self) -> None:
+        """The `bundle` loop's step (a worker thread)."""
+        found = self._load()
+        loop, notifier = self._loop, self.notifier
+        if loop is None or notifier is None or found == notifier.channels:
+            return
+
+        async def apply() -> None:
+            notifier.set_channels(found)
+            log.info("notifier loaded %d channels", len(found),
+                     extra={"event": "channels", "channels": sorted(found)})
+
+        asyncio.run_coroutine_threadsafe(apply(), loop).result(timeout=30)
+        self.runtime.status.set(conditions.READY, True, "ChannelsLoaded",
+                                f"{len(found)} channels")
+
+    async def _housekeeping(self) -> None:
+        assert self.notifier is not None and self.outbox is not None
+        last_prune = 0.0
+        while True:
+            self.notifier.refresh_status()
+            if time.monotonic() - last_prune > 60:
+                last_prune = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await self.outbox.prune(keep=self.settings.retention)
+            await asyncio.sleep(1.0)
+
+    async def serve(self, *, stop: asyncio.Event | None = None,
+                    on_listening: Callable[[list[str]], None] | None = None) -> int:
+        """Run until SIGTERM, SIGINT or `stop`; the exit status."""
+        settings = self.settings
+        self._loop = asyncio.get_running_loop()
+        status = self.runtime.status
+        self.outbox = Outbox(settings.db, dedup_window=settings.dedup_window)
+        self.notifier = Notifier(outbox=self.outbox, http=self._http, mail=self._mail,
+                                 metrics=self.metrics, status=status,
+                                 retry=policy.RetryPolicy(
+                                     backoff=settings.backoff, max_age=settings.max_age,
+                                     rate_limit_delay=settings.rate_limit_delay))
+        try:
+            found = await asyncio.to_thread(self._load)
+            status.set(conditions.READY, True, "ChannelsLoaded", f"{len(found)} channels")
+        except (source.SourceError, channels.ChannelsError) as error:
+            found = {}
+            status.set(conditions.READY, False, "NoChannels", str(error))
+            log.error("notifier cannot read its channels yet: %s", error,
+                      extra={"event": "no-channels", "error": str(error)})
+        await self.notifier.start(found)
+        self.runtime.add_loop("bundle", self._reload_step,
+                              LoopSettings(interval=settings.reload_interval,
+                                           run_at_start=False))
+        notifier = self.notifier
+
+        def add_routes(app: web.Application) -> None:
+            app.add_routes(api.routes(notifier))
+
+        app = self.runtime.app(
+            routes=add_routes,
+            middlewares=[api.token_guard(settings.tokens)] if settings.tokens else [],
+            client_max_size=api.MAX_BODY)
+        housekeeping = asyncio.create_task(self._housekeeping(), name="notifier-housekeeping")
+        try:
+            return await self.runtime.serve(app, listen=settings.listen, grace=5.0, stop=stop,
+                                            on_listening=on_listening)
+        finally:
+            housekeeping.cancel()
+            await asyncio.gather(housekeeping, return_exceptions=True)
+            await notifier.stop(grace=settings.grace)
+            notifier.refresh_status()
+            await self._http.aclose()
+            self.outbox.close()

@@ -1,0 +1,226 @@
+"""The notifier's work, between the HTTP routes and the outbox: intake, workers, status.
+
+`Notifier.accept_alertmanager` and `accept_event` store messages (and say what happened),
+then wake the channels' workers; `Notifier` owns one `delivery.Worker` per channel and
+swaps channels in place when a new bundle arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from reconciler.core.status import Status
+from reconciler.notifier import delivery, intake, policy
+from reconciler.notifier.channels import Channel
+from reconciler.notifier.metrics import NotifierMetrics
+from reconciler.notifier.outbox import NewMessage, Outbox
+
+log = logging.getLogger("converge.notifier")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Accepted:
+    """What intake did with a request."""
+
+    stored: tuple[str, ...] = ()
+    """Channels a message was stored for."""
+    deduplicated: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accepted": len(self.stored), "channels": list(self.stored),
+                "deduplicated": list(self.deduplicated), "skipped": list(self.skipped)}
+
+
+class UnknownChannel(LookupError):
+    """No channel of that name takes Alertmanager payloads here (answered 503, so
+    Alertmanager retries while a newer bundle may still be on its way)."""
+
+
+class Notifier:
+    """Intake, workers and status over one outbox."""
+
+    def __init__(self, *, outbox: Outbox, http: delivery.HttpPort, mail: delivery.MailPort,
+                 metrics: NotifierMetrics, status: Status,
+                 retry: policy.RetryPolicy | None = None,
+                 wall: Callable[[], float] = time.time) -> None:
+        self.outbox = outbox
+        self.metrics = metrics
+        self.status = status
+        self.channels: dict[str, Channel] = {}
+        self.workers: dict[str, delivery.Worker] = {}
+        self.possible_duplicates = 0
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._http = http
+        self._mail = mail
+        self._retry = retry or policy.RetryPolicy()
+        self._wall = wall
+        self.intake = delivery.Intake()
+
+    async def start(self, channels: Mapping[str, Channel]) -> None:
+        """Recover interrupted sends, count the queues, start a worker per channel."""
+        recovered = await self.outbox.recover()
+        if recovered:
+            self.metrics.possible_duplicates.inc(recovered)
+            log.warning("notifier found %d sends interrupted by a stop; sending them again",
+                        recovered, extra={"event": "recovered", "count": recovered})
+        self.set_channels(channels)
+        counts = await self.outbox.counts()
+        self.possible_duplicates = int(counts["possibleDuplicates"])
+        for name, worker in self.workers.items():
+            worker.state.queue_depth = int(counts["pending"].get(name, 0))
+            worker.state.dead_letters = int(counts["dead"].get(name, 0))
+        orphans = sorted(set(counts["pending"]) - set(self.workers))
+        if orphans:
+            log.warning("notifier holds messages for channels no longer in the bundle: %s",
+                        ", ".join(orphans), extra={"event": "orphans", "channels": orphans})
+        self.refresh_status()
+
+    def set_channels(self, channels: Mapping[str, Channel]) -> None:
+        """Use this set of channels: reconfigure, start and stop workers to match.
+        Messages of a removed channel stay in the outbox until it comes back."""
+        self.channels = dict(channels)
+        for name, channel in channels.items():
+            if name in self.workers:
+                self.workers[name].reconfigure(channel)
+                continue
+            worker = delivery.Worker(channel=channel, outbox=self.outbox, http=self._http,
+                                     mail=self._mail, metrics=self.metrics, retry=self._retry,
+                                     intake=self.intake, wall=self._wall)
+            self.workers[name] = worker
+            self._tasks[name] = asyncio.get_running_loop().create_task(
+                self._run(worker), name=f"notifier-{name}")
+        for name in sorted(set(self.workers) - set(channels)):
+            self.workers.pop(name).stop()
+
+    async def _run(self, worker: delivery.Worker) -> None:
+        while True:
+            try:
+                await worker.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the outbox failed or a bug: keep the channel going
+                worker.state.last_error = f"{type(error).__name__}: {error}"
+                log.exception("notifier worker %s failed, restarting in 5s", worker.channel.name,
+                              extra={"channel": worker.channel.name, "event": "worker-failed"})
+                await asyncio.sleep(5)
+
+    async def stop(self, *, grace: float = 20.0) -> None:
+        """Let each worker finish its request in flight (up to `grace` seconds), then cancel."""
+        for worker in self.workers.values():
+            worker.stop()
+        tasks = list(self._tasks.values())
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._tasks.clear()
+
+    # -- intake --------------------------------------------------------------------------
+
+    async def accept_alertmanager(self, channel_name: str, body: Any, *,
+                                  raw: str | None = None) -> Accepted:
+        """Store one Alertmanager payload for `channel_name` (`raw`: its JSON text, stored
+        as received when given).
+
+        Raises:
+            intake.IntakeError: not a version 4 payload.
+            UnknownChannel: no such notifier-delivered channel.
+            outbox.OutboxError: it could not be stored.
+        """
+        channel = self.channels.get(channel_name)
+        if channel is None or not channel.accepts_alertmanager:
+            raise UnknownChannel(channel_name)
+        payload = intake.alertmanager_payload(body)
+        if payload["status"] == "resolved" and not channel.send_resolved:
+            self.metrics.skipped.labels(channel_name).inc()
+            return Accepted(skipped=(channel_name,))
+        return await self._store([(channel_name, "alertmanager", payload)], raw=raw)
+
+    async def accept_event(self, body: Any) -> Accepted:
+        """Store one daemon event for each channel it routes to.
+
+        Raises:
+            intake.IntakeError: not a valid event, or a named channel does not exist.
+            outbox.OutboxError: it could not be stored.
+        """
+        event = intake.event(body)
+        unknown = [name for name in event["channels"] if name not in self.channels]
+        if unknown:
+            raise intake.IntakeError(f"unknown channels: {', '.join(unknown)}")
+        targets = intake.event_channels(event, {n: c.events for n, c in self.channels.items()})
+        wanted = [n for n in targets
+                  if event["status"] != "resolved" or self.channels[n].send_resolved]
+        for name in sorted(set(targets) - set(wanted)):
+            self.metrics.skipped.labels(name).inc()
+        skipped = tuple(sorted(set(targets) - set(wanted)))
+        if not wanted:
+            return Accepted(skipped=skipped)
+        accepted = await self._store([(name, "event", event) for name in wanted])
+        return dataclasses.replace(accepted, skipped=skipped)
+
+    async def _store(self, items: list[tuple[str, str, dict[str, Any]]], *,
+                     raw: str | None = None) -> Accepted:
+        new = [NewMessage(channel, kind, raw if raw is not None else json.dumps(
+                   body, ensure_ascii=False, separators=(",", ":")),
+                          intake.dedup_key(channel, kind, body))
+               for channel, kind, body in items]
+        ids = await self.outbox.accept(new)
+        stored, deduplicated = [], []
+        for (channel, kind, _), message_id in zip(items, ids, strict=True):
+            if message_id is None:
+                deduplicated.append(channel)
+                self.metrics.deduplicated.labels(channel).inc()
+                continue
+            stored.append(channel)
+            self.metrics.received.labels(channel, kind).inc()
+            worker = self.workers.get(channel)
+            if worker is not None:
+                worker.state.queue_depth += 1
+                worker.wake()
+        return Accepted(tuple(stored), tuple(deduplicated))
+
+    # -- dead letters and status ---------------------------------------------------------
+
+    async def requeue(self, message_id: int) -> bool:
+        channel = await self.outbox.requeue(message_id)
+        if channel is None:
+            return False
+        worker = self.workers.get(channel)
+        if worker is not None:
+            worker.state.dead_letters = max(0, worker.state.dead_letters - 1)
+            worker.state.queue_depth += 1
+            worker.wake()
+        return True
+
+    async def forget(self, message_id: int) -> bool:
+        letters = {d["id"]: d["channel"] for d in await self.outbox.dead_letters(limit=10_000)}
+        gone = await self.outbox.forget(message_id)
+        worker = self.workers.get(letters.get(message_id, ""))
+        if gone and worker is not None:
+            worker.state.dead_letters = max(0, worker.state.dead_letters - 1)
+        return gone
+
+    def refresh_status(self) -> None:
+        """Push per-channel state to `/status` and the gauges."""
+        channels: dict[str, Any] = {}
+        for name, worker in sorted(self.workers.items()):
+            state = worker.state
+            self.metrics.queue_depth.labels(name).set(state.queue_depth)
+            self.metrics.dead_letters.labels(name).set(state.dead_letters)
+            channels[name] = {"type": worker.channel.type, **state.to_json(),
+                              "problem": worker.channel.problem}
+        self.status.update({
+            "channels": channels,
+            "deadLetters": sum(w.state.dead_letters for w in self.workers.values()),
+            "queueDepth": sum(w.state.queue_depth for w in self.workers.values()),
+            "possibleDuplicates": self.possible_duplicates,
+        })

@@ -1,0 +1,15 @@
+"""One pure module per channel type: shape, split, sign and judge (see `vendors.base`)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from reconciler.notifier.vendors import dingtalk, feishu, slack, smtp, webhook, wecom
+
+VENDORS: dict[str, ModuleType] = {
+    "dingtalk": dingtalk, "email": smtp, "feishu": feishu, "slack": slack,
+    "webhook": webhook, "wecom": wecom,
+}
+"""The vendor module of each channel type the notifier delivers."""
+
+__all__ = ["VENDORS"]

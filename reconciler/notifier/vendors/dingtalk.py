@@ -1,0 +1,100 @@
+"""DingTalk custom robot: markdown, text or actionCard, @-mentions, optional signing.
+
+`POST {base}/robot/send?access_token=…[&timestamp=…&sign=…]`. The request body may not
+exceed 20,000 bytes (errcode 460101); a robot takes 20 messages a minute (errcode 130101,
+then throttles). HTTP 200 with `errcode != 0` is a failure.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from reconciler.notifier import signing, splitting
+from reconciler.notifier.channels import Channel
+from reconciler.notifier.vendors.base import (
+    SUCCESS,
+    HttpAnswer,
+    HttpRequest,
+    Message,
+    Outcome,
+    Part,
+    dumps,
+    http_status,
+    one_line,
+    split_text,
+)
+
+BODY_LIMIT = 20_000
+RETRY_CODES = {130101: "rate limited", -1: "system busy"}
+_AT_ROOM = 64
+
+
+def _at(channel: Channel) -> dict[str, object]:
+    spec = channel.spec
+    return {"atMobiles": list(spec.get("atMobiles") or []),
+            "atUserIds": list(spec.get("atUserIds") or []),
+            "isAtAll": bool(spec.get("isAtAll", False))}
+
+
+def _mentions(channel: Channel) -> str:
+    """DingTalk highlights an @-mention only when the text names it too."""
+    spec = channel.spec
+    names = [*(spec.get("atMobiles") or []), *(spec.get("atUserIds") or [])]
+    return "".join(f" @{name}" for name in names)
+
+
+def parts(channel: Channel, message: Message) -> list[Part]:
+    msg_type = channel.msg_type or "markdown"
+    if msg_type == "actionCard" and not message.link:
+        msg_type = "markdown"
+    title = one_line(message.title, 512)
+    mentions = _mentions(channel)
+    text = message.body if msg_type != "text" else f"{title}\n{message.body}"
+    empty = _shape(msg_type, title, "", message.link)
+    empty["at"] = _at(channel)
+    room = (BODY_LIMIT - len(dumps(empty)) - splitting.json_size(mentions) - _AT_ROOM)
+    result = []
+    for piece in split_text(text, room, size=splitting.json_size):
+        part = _shape(msg_type, title, piece + mentions if msg_type != "actionCard" else piece,
+                      message.link)
+        part["at"] = _at(channel)
+        result.append(part)
+    return result
+
+
+def _shape(msg_type: str, title: str, text: str, link: str) -> Part:
+    if msg_type == "text":
+        return {"msgtype": "text", "text": {"content": text}}
+    if msg_type == "actionCard":
+        return {"msgtype": "actionCard", "actionCard": {
+            "title": title, "text": f"### {title}\n\n{text}", "singleTitle": "Details",
+            "singleURL": link}}
+    return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+
+
+def request(channel: Channel, part: Part, now: float) -> HttpRequest:
+    query = {"access_token": channel.secrets.get("accessToken", "")}
+    secret = channel.secrets.get("secret")
+    if secret:
+        timestamp = int(now * 1000)
+        query.update(timestamp=str(timestamp), sign=signing.dingtalk(secret, timestamp))
+    url = f"{channel.base_url}/robot/send?{urllib.parse.urlencode(query)}"
+    return HttpRequest(url, dumps(part), {"Content-Type": "application/json; charset=utf-8"})
+
+
+def classify(answer: HttpAnswer) -> Outcome:
+    decided = http_status(answer)
+    if decided is not None:
+        return decided
+    body = answer.json()
+    if not isinstance(body, dict) or "errcode" not in body:
+        return Outcome("retry", f"unreadable answer: {answer.body[:200]!r}")
+    code = body.get("errcode")
+    if code == 0:
+        return SUCCESS
+    reason = f"errcode {code}: {body.get('errmsg', '')}"
+    if code == 130101:
+        return Outcome("retry", reason, rate_limited=True)
+    if code in RETRY_CODES:
+        return Outcome("retry", reason)
+    return Outcome("permanent", reason)
