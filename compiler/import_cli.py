@@ -26,7 +26,7 @@ _FORCE = click.option("--force", is_flag=True, help="Overwrite existing spec fil
 
 @click.group("import")
 def import_group() -> None:
-    """Import existing Prometheus rule files or an Alertmanager config as specs."""
+    """Import Prometheus rule files, an Alertmanager config or a Compose file as specs."""
 
 
 @import_group.command("prometheus-rules")
@@ -89,6 +89,34 @@ def alertmanager(file: Path, output: Path, force: bool) -> None:
         scaffold.project_file(output.resolve().name, imported.versions)]
     _write(output, [*imported.files, *extra], force=force)
     _report(imported, notes, output)
+
+
+@import_group.command("compose")
+@click.argument("file", type=click.Path(path_type=Path))
+@_OUTPUT
+@click.option("--project", metavar="NAME",
+              help="Compose project name (default: the file's `name:`, else its folder's name).")
+@_FORCE
+def compose(file: Path, output: Path, project: str | None, force: bool) -> None:
+    """Import a Compose file's restart and healthcheck settings as HealingPolicies.
+
+    One policy per service, in OUTPUT/healing/<project>.yaml; see docs/healer.md for the
+    mapping.
+    """
+    text = _read(file)
+    existing = _existing(output)
+    name = importers.compose_project_name(
+        project or file.resolve().parent.name) or "default"
+
+    def convert(taken: set[str]) -> importers.Imported:
+        return importers.import_compose(text, source=file.as_posix(), project=name,
+                                        taken=taken)
+
+    imported = _convert(convert, output, "HealingPolicy")
+    extra = [] if existing.versions is not None else [
+        scaffold.project_file(output.resolve().name, imported.versions)]
+    _write(output, [*imported.files, *extra], force=force)
+    _report(imported, list(imported.notes), output)
 
 
 def _read(path: Path) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from engine import containers, engine  # noqa: F401  (fixtures: a real container engine)
 from hypothesis import settings as hypothesis_settings
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.amber import AmberSnapshotExtension

@@ -1,0 +1,148 @@
+"""`converge healer`: wire the engine, the checks, the records and the notifier to the runtime.
+
+Two loops: `bundle` re-reads the policies every 30 s (a bad bundle keeps the last good
+policies), `heal` runs `Healer.step` every quarter second (it returns at once unless a
+check is due). HTTP: the shared `/health*`, `/status` (engine, policies, every watched
+container's phase and budget), `/metrics`, plus `/api/v1/healer/history` and
+`/api/v1/healer/health`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from reconciler.core import conditions, logs
+from reconciler.core.loop import LoopSettings, TemporaryError
+from reconciler.core.runtime import Runtime
+from reconciler.healer.bundle import BundleError, BundleSource
+from reconciler.healer.config import Policy
+from reconciler.healer.engine import DockerEngine
+from reconciler.healer.events import EventSink, HttpEventSink, LogSink, Outbox
+from reconciler.healer.healer import Healer
+from reconciler.healer.metrics import HealerMetrics
+from reconciler.healer.probes import Prober
+from reconciler.healer.records import Records
+
+TICK = 0.25
+BUNDLE_INTERVAL = 30.0
+
+_log = logging.getLogger("converge.healer")
+
+__all__ = ["Options", "run"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Options:
+    bundle: str
+    listen: tuple[str, int]
+    db: Path
+    docker_host: str | None = None
+    notifier_url: str | None = None
+    notifier_token_file: Path | None = None
+    token: str | None = None
+    workers: int = 16
+    log_format: str = "json"
+
+
+class _Policies:
+    """The current policies, replaced by each successful bundle read."""
+
+    def __init__(self, source: BundleSource, runtime: Runtime) -> None:
+        self.source, self.runtime = source, runtime
+        self.loaded = False
+        self._lock = threading.Lock()
+        self._policies: tuple[Policy, ...] = ()
+
+    def __call__(self) -> tuple[Policy, ...]:
+        with self._lock:
+            return self._policies
+
+    def refresh(self) -> None:
+        try:
+            policies = self.source.load()
+        except BundleError as error:
+            if not self.loaded:
+                self.runtime.status.set(conditions.READY, False, "BundleUnavailable",
+                                        str(error))
+            raise TemporaryError(f"bundle {self.source.location}: {error}") from None
+        with self._lock:
+            changed = policies != self._policies
+            self._policies = policies
+        if changed or not self.loaded:
+            _log.info("healer loaded %d healing policies from %s", len(policies),
+                      self.source.location, extra={"event": "policies",
+                                                   "policies": [p.name for p in policies]})
+        self.loaded = True
+        self.runtime.status.update({"bundle": {"location": self.source.location,
+                                               "policies": [p.name for p in policies]}})
+
+
+def run(options: Options) -> int:
+    """Run the healer until SIGTERM; the exit status."""
+    logs.configure(daemon="healer", json_lines=options.log_format == "json")
+    runtime = Runtime("healer", version=_version())
+    runtime.status.set(conditions.READY, False, "Starting", "reading the bundle")
+    metrics = HealerMetrics(runtime.registry)
+    policies = _Policies(BundleSource(options.bundle, token=options.token), runtime)
+    engine = DockerEngine(options.docker_host)
+    records = Records(options.db)
+    sink: EventSink = LogSink()
+    if options.notifier_url:
+        sink = HttpEventSink(options.notifier_url, token_file=options.notifier_token_file)
+    outbox = Outbox(sink, sent=lambda level, result: metrics.events.labels(level, result).inc())
+    prober = Prober(engine)
+    healer = Healer(engine=engine, checker=prober, records=records, outbox=outbox,
+                    metrics=metrics, status=runtime.status, policies=policies,
+                    workers=options.workers)
+
+    def heal() -> None:
+        if not policies.loaded:
+            return
+        healer.step()
+
+    runtime.add_loop("bundle", policies.refresh, LoopSettings(interval=BUNDLE_INTERVAL))
+    runtime.add_loop("heal", heal, LoopSettings(interval=TICK, jitter=0.0))
+    try:
+        return runtime.run(runtime.app(routes=_routes(records)), listen=options.listen)
+    finally:
+        healer.close()
+        prober.close()
+        engine.close()
+        if isinstance(sink, HttpEventSink):
+            sink.close()
+        records.close()
+
+
+def _routes(records: Records) -> Any:
+    async def history(request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            limit = max(1, min(1000, int(query.get("limit", "50"))))
+        except ValueError:
+            return web.json_response({"error": "limit must be a whole number"}, status=400)
+        found = records.history(container=query.get("container"),
+                                service=query.get("service"), limit=limit)
+        return web.json_response({"records": found})
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"containers": records.health(), "mtbf": records.mtbf()})
+
+    def add(app: web.Application) -> None:
+        app.router.add_get("/api/v1/healer/history", history)
+        app.router.add_get("/api/v1/healer/health", health)
+
+    return add
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("converge-gitops")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,168 @@
+"""The container engine behind a small `Engine` Protocol, and its Docker Engine API adapter.
+
+`DockerEngine` talks the Docker Engine API through the `docker` SDK's low-level client,
+so it works with Docker and with podman's Docker API service. Listing is one call for
+every container (summaries); a container is inspected only when it is new, when its state
+changed, or after the healer restarted it, so watching hundreds of containers costs one
+request per pass. Every failure surfaces as `EngineError`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import docker
+import docker.errors
+import docker.utils
+import requests
+
+from reconciler.healer.containers import Container
+
+DEFAULT_STOP_TIMEOUT = 10
+API_VERSION = "1.41"
+"""Docker 20.10's API, served by every later Docker and by podman 4; fixed so that
+creating the client never calls the engine (a healer starts even when it is down)."""
+_HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+
+__all__ = ["DockerEngine", "Engine", "EngineError"]
+
+
+class EngineError(Exception):
+    """The engine could not be reached or refused a request."""
+
+
+class Engine(Protocol):
+    def containers(self) -> list[Container]:
+        """Every container (running or not)."""
+
+    def restart(self, container: Container) -> None:
+        """Restart (or start) it; returns once the engine has done so."""
+
+    def exec(self, container: Container, command: Sequence[str]) -> tuple[int, str]:
+        """Run a command in the container: its exit code and output."""
+
+    def close(self) -> None: ...
+
+
+class DockerEngine:
+    """`Engine` over the Docker Engine API at `base_url` (`unix://…`, `tcp://…`).
+
+    Args:
+        base_url: the API's address; None reads `DOCKER_HOST` (else the default socket).
+        timeout: seconds for one API call (a restart may take the stop timeout more).
+    """
+
+    def __init__(self, base_url: str | None = None, *, timeout: float = 30.0) -> None:
+        try:
+            if base_url is None:
+                self.api = docker.APIClient(**docker.utils.kwargs_from_env(),
+                                            version=API_VERSION, timeout=int(timeout),
+                                            max_pool_size=32)
+            else:
+                self.api = docker.APIClient(base_url=base_url, version=API_VERSION,
+                                            timeout=int(timeout), max_pool_size=32)
+        except docker.errors.DockerException as error:
+            raise EngineError(str(error)) from None
+        self.address = base_url or self.api.base_url
+        self._cache: dict[str, tuple[tuple[str, str], Container, int]] = {}
+
+    def close(self) -> None:
+        self.api.close()
+
+    def containers(self) -> list[Container]:
+        summaries = self._call(lambda: self.api.containers(all=True))
+        found: list[Container] = []
+        for summary in summaries:
+            key = (str(summary.get("State", "")), _health_of(summary))
+            cached = self._cache.get(summary["Id"])
+            if cached is None or cached[0] != key:
+                inspected = self._inspect(summary["Id"])
+                if inspected is None:
+                    continue  # removed in between
+                cached = (key, *inspected)
+                self._cache[summary["Id"]] = cached
+            found.append(cached[1])
+        alive = {c.id for c in found}
+        for gone in set(self._cache) - alive:
+            del self._cache[gone]
+        return found
+
+    def restart(self, container: Container) -> None:
+        cached = self._cache.pop(container.id, None)
+        timeout = cached[2] if cached else DEFAULT_STOP_TIMEOUT
+        self._call(lambda: self.api.restart(container.id, timeout=timeout))
+
+    def exec(self, container: Container, command: Sequence[str]) -> tuple[int, str]:
+        def run() -> tuple[int, str]:
+            created = self.api.exec_create(container.id, list(command))
+            output = self.api.exec_start(created["Id"])
+            code = self.api.exec_inspect(created["Id"]).get("ExitCode")
+            text = output.decode("utf-8", "replace") if isinstance(output, bytes) else ""
+            return (code if isinstance(code, int) else -1), text
+        result: tuple[int, str] = self._call(run)
+        return result
+
+    def _inspect(self, container_id: str) -> tuple[Container, int] | None:
+        try:
+            data = self._call(lambda: self.api.inspect_container(container_id))
+        except EngineError:
+            if not any(s["Id"] == container_id for s in self._call(
+                    lambda: self.api.containers(all=True, filters={"id": container_id}))):
+                return None
+            raise
+        return _container(data), int(data.get("Config", {}).get("StopTimeout") or
+                                     DEFAULT_STOP_TIMEOUT)
+
+    def _call(self, request: Any) -> Any:
+        try:
+            return request()
+        except (docker.errors.DockerException, requests.RequestException, OSError) as error:
+            raise EngineError(f"{self.address}: {_describe(error)}") from None
+
+
+def _container(data: dict[str, Any]) -> Container:
+    state = data.get("State") or {}
+    config = data.get("Config") or {}
+    health = state.get("Health") or {}
+    return Container(
+        id=data["Id"], name=str(data.get("Name", "")).lstrip("/"),
+        labels=dict(config.get("Labels") or {}), status=str(state.get("Status", "")),
+        exit_code=int(state.get("ExitCode") or 0), oom_killed=bool(state.get("OOMKilled")),
+        error=str(state.get("Error") or ""), health=str(health.get("Status") or ""),
+        started_at=_timestamp(state.get("StartedAt")),
+        restart_count=int(data.get("RestartCount") or 0), address=_address(data))
+
+
+def _health_of(summary: dict[str, Any]) -> str:
+    found = _HEALTH_IN_STATUS.search(str(summary.get("Status", "")))
+    return found.group(1) if found else ""
+
+
+def _address(data: dict[str, Any]) -> str:
+    networks = (data.get("NetworkSettings") or {}).get("Networks") or {}
+    for network in networks.values():
+        if isinstance(network, dict) and network.get("IPAddress"):
+            return str(network["IPAddress"])
+    return "127.0.0.1"  # host network: the container's ports are the host's
+
+
+def _timestamp(text: Any) -> float | None:
+    """Epoch seconds of an RFC 3339 time with up to nanoseconds; None for Go's zero time."""
+    if not isinstance(text, str) or not text or text.startswith("0001-"):
+        return None
+    match = re.match(r"^(.{19})(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
+    if match is None:
+        return None
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    moment = datetime.datetime.fromisoformat(match.group(1) + zone)
+    return moment.timestamp() + float("0." + (match.group(2) or "0"))
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, docker.errors.APIError):
+        return f"engine API error {error.status_code}: {error.explanation or error}"
+    text = str(error).strip() or type(error).__name__
+    return text if len(text) < 300 else text[:300] + "…"
