@@ -25,7 +25,9 @@ class ScalingMetric(Spec):
     query: Annotated[str, Field(min_length=1)]
     target: float
     type: Literal["average", "total"] = "average"
-    """`average`: target per replica; `total`: the query already is the whole pool's load."""
+    """`average`: the query is the pool's whole load and `target` what one replica carries
+    (ceil(value / target)); `total`: the query is a pool-wide figure that falls as replicas
+    are added, such as mean CPU or wait time (ceil(current × value / target))."""
     empty_as_zero: bool = False
     """Read an empty query result as 0 instead of "no data" (which holds the count)."""
 

@@ -10,12 +10,15 @@
 * `metrics` — per-daemon registry, `converge_<daemon>_…` names;
 * `logs.configure` — one JSON object per log line;
 * `Store` — SQLite (WAL, synchronous=NORMAL) with versioned migrations;
-* `runner.parse_listen`, `runner.serve` — HTTP plus worker threads, graceful SIGTERM.
+* `runner.parse_listen`, `runner.serve` — HTTP plus worker threads, graceful SIGTERM;
+* `bundlefile.read` — one verified file of a bundle (directory or config server);
+* `events` — the notifier's event sink and the outbox (healer, scaler);
+* `dockerapi` — the Docker Engine API client and its error (healer, scaler).
 """
 
 from __future__ import annotations
 
-from reconciler.core import conditions, http, logs, metrics, runner
+from reconciler.core import bundlefile, conditions, dockerapi, events, http, logs, metrics, runner
 from reconciler.core.backoff import Backoff, BackoffPolicy
 from reconciler.core.loop import Loop, LoopSettings, Outcome, PermanentError, TemporaryError
 from reconciler.core.runtime import Runtime
@@ -36,7 +39,10 @@ __all__ = [
     "StoreError",
     "TemporaryError",
     "Waker",
+    "bundlefile",
     "conditions",
+    "dockerapi",
+    "events",
     "http",
     "logs",
     "metrics",

@@ -14,12 +14,12 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Literal
 
+from reconciler.core.stops import STOP_EXIT_CODES
+
 FailureType = Literal["health_check_failed", "container_stopped", "container_error"]
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
-STOP_EXIT_CODES = frozenset({0, 130, 137, 143})
-"""Exit codes of a container stopped on purpose (clean exit, SIGINT, SIGKILL, SIGTERM)."""
 
 __all__ = ["COMPOSE_PROJECT", "COMPOSE_SERVICE", "STOP_EXIT_CODES", "Container",
            "FailureType", "Verdict", "health_verdict", "state_verdict"]

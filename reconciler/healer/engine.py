@@ -9,29 +9,19 @@ request per pass. Every failure surfaces as `EngineError`.
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-import docker
-import docker.errors
-import docker.utils
-import requests
-
+from reconciler.core import dockerapi
+from reconciler.core.dockerapi import API_VERSION, EngineError
 from reconciler.healer.containers import Container
 
 DEFAULT_STOP_TIMEOUT = 10
-API_VERSION = "1.41"
-"""Docker 20.10's API, served by every later Docker and by podman 4; fixed so that
-creating the client never calls the engine (a healer starts even when it is down)."""
+_timestamp = dockerapi.timestamp
 _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
-__all__ = ["DockerEngine", "Engine", "EngineError"]
-
-
-class EngineError(Exception):
-    """The engine could not be reached or refused a request."""
+__all__ = ["API_VERSION", "DockerEngine", "Engine", "EngineError"]
 
 
 class Engine(Protocol):
@@ -56,16 +46,7 @@ class DockerEngine:
     """
 
     def __init__(self, base_url: str | None = None, *, timeout: float = 30.0) -> None:
-        try:
-            if base_url is None:
-                self.api = docker.APIClient(**docker.utils.kwargs_from_env(),
-                                            version=API_VERSION, timeout=int(timeout),
-                                            max_pool_size=32)
-            else:
-                self.api = docker.APIClient(base_url=base_url, version=API_VERSION,
-                                            timeout=int(timeout), max_pool_size=32)
-        except docker.errors.DockerException as error:
-            raise EngineError(str(error)) from None
+        self.api = dockerapi.client(base_url, timeout=timeout)
         self.address = base_url or self.api.base_url
         self._cache: dict[str, tuple[tuple[str, str], Container, int]] = {}
 
@@ -117,10 +98,7 @@ class DockerEngine:
                                      DEFAULT_STOP_TIMEOUT)
 
     def _call(self, request: Any) -> Any:
-        try:
-            return request()
-        except (docker.errors.DockerException, requests.RequestException, OSError) as error:
-            raise EngineError(f"{self.address}: {_describe(error)}") from None
+        return dockerapi.call(self.address, request)
 
 
 def _container(data: dict[str, Any]) -> Container:
@@ -147,22 +125,3 @@ def _address(data: dict[str, Any]) -> str:
         if isinstance(network, dict) and network.get("IPAddress"):
             return str(network["IPAddress"])
     return "127.0.0.1"  # host network: the container's ports are the host's
-
-
-def _timestamp(text: Any) -> float | None:
-    """Epoch seconds of an RFC 3339 time with up to nanoseconds; None for Go's zero time."""
-    if not isinstance(text, str) or not text or text.startswith("0001-"):
-        return None
-    match = re.match(r"^(.{19})(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
-    if match is None:
-        return None
-    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
-    moment = datetime.datetime.fromisoformat(match.group(1) + zone)
-    return moment.timestamp() + float("0." + (match.group(2) or "0"))
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, docker.errors.APIError):
-        return f"engine API error {error.status_code}: {error.explanation or error}"
-    text = str(error).strip() or type(error).__name__
-    return text if len(text) < 300 else text[:300] + "…"

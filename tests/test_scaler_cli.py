@@ -1,0 +1,44 @@
+"""`converge scaler history` reads the decisions the scaler recorded; `converge scaler`
+refuses to start without its bundle or Prometheus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from compiler.cli import main
+from reconciler.scaler import policy
+from reconciler.scaler.config import Metric, Pool
+from reconciler.scaler.records import Records
+
+
+def test_history_shows_decisions_and_actions(runner: CliRunner, tmp_path: Path) -> None:
+    db = tmp_path / "scaler.db"
+    records = Records(db)
+    pool = Pool(name="jobs", metrics=(Metric("sum(q)", 10.0),))
+    decision = policy.decide(pool, policy.PoolState(desired=1), [policy.Reading(value=35)],
+                             current=1, now=100.0)
+    records.decide("jobs", decision, current=1, now=100.0, inputs={"readings": [35]},
+                   record=True)
+    records.act("jobs", action="create", container="abc", reason="below desired count",
+                result="success", now=101.0)
+    records.close()
+    result = runner.invoke(main, ["scaler", "history", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "1 → 4" in result.output and "below desired count" in result.output
+    result = runner.invoke(main, ["scaler", "history", "--db", str(db), "--format", "json"])
+    document = json.loads(result.output)
+    assert document["decisions"][0]["inputs"] == {"readings": [35]}
+    assert Records(db).states()["jobs"].desired == 4
+
+
+def test_history_without_a_database(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["scaler", "history", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 2
+
+
+def test_scaler_needs_bundle_and_prometheus(runner: CliRunner) -> None:
+    assert runner.invoke(main, ["scaler"]).exit_code == 2
+    assert runner.invoke(main, ["scaler", "--bundle", "out"]).exit_code == 2
