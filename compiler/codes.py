@@ -1,8 +1,8 @@
 """Every diagnostic code with its documentation, for `converge check --explain CODE`.
 
-Codes found while reading and validating specs are documented here; codes of the
-model checks are documented by their module's docstring (`compiler/checks/`). Codes
-never change once released.
+Codes found while reading and validating specs, and those of failing `converge test`
+tests, are documented here; codes of the model checks are documented by their module's
+docstring (`compiler/checks/`). Codes never change once released.
 """
 
 from __future__ import annotations
@@ -53,10 +53,27 @@ _READING = [
          "Fix: rename it, e.g. `system-resources`."),
 ]
 
+_TESTING = [
+    Code("tests/routing-failed", Severity.ERROR, "a routing test of `converge test` fails",
+         "`converge test` evaluates every routing assertion (`tests:` in the Routing spec) on "
+         "the compiled route tree and inhibit rules, those generated for tiered alerts "
+         "included. The alert reaches other receivers than listed (or in another order), or "
+         "is (or is not) inhibited while the other alert fires. The lines after the message "
+         "show what was expected and what happened, and why each inhibit rule did not "
+         "apply.\n\n"
+         "Fix: correct the route tree or inhibit rules, or the assertion if it is wrong."),
+    Code("tests/rule-failed", Severity.ERROR, "a rule test of `converge test` fails",
+         "`converge test` runs every rule test case (`tests:` in a RuleGroup) with "
+         "`promtool test rules` against the group's rendered Prometheus rule file. The "
+         "alerts firing at `evalTime` (or the query result) differ from the expected ones; "
+         "the lines after the message show both, as promtool reports them.\n\n"
+         "Fix: correct the rule, or the test's input series or expectations."),
+]
+
 
 def all_codes() -> dict[str, Code]:
     """Every code, sorted, with its severity, summary and documentation."""
-    codes = {code.code: code for code in _READING}
+    codes = {code.code: code for code in (*_READING, *_TESTING)}
     for module in CHECKS:
         doc = inspect.cleandoc(module.__doc__ or "")
         title, _, body = doc.partition("\n\n")

@@ -25,6 +25,14 @@ class Origin:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class SpecTest:
+    """One entry of a spec's `tests:` (a rule unit test or a routing assertion)."""
+
+    spec: Any
+    origin: Origin
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Target:
     name: str
     enabled: bool
@@ -82,6 +90,8 @@ class RuleGroup:
     tiered: tuple[str, ...]
     """Names of the group's tiered alerts."""
     origin: Origin
+    tests: tuple[SpecTest, ...] = ()
+    """Rule unit tests (`converge test`); never rendered."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -116,6 +126,8 @@ class Routing:
     inhibit_rules: tuple[InhibitRule, ...]
     time_intervals: tuple[Any, ...]
     origin: Origin
+    tests: tuple[SpecTest, ...] = ()
+    """Routing assertions (`converge test`); never rendered."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ _CUSTOM_CODES = {
     "check_settings": "schema/missing",
     "header_value": "schema/missing",
     "tier_severity": "schema/type",
+    "routing_test": "schema/missing",
 }
 _SECRET_HINT = (
     "write `{env: NAME}` to read it from an environment variable, or `{file: PATH}` to read "
@@ -107,8 +108,8 @@ def _validate_document(document: Document, result: Validated) -> None:
         return
     spec, errors = _validate_model(document, model, spec_data, ("spec",))
     rule_indexes = None
-    if spec is None and kind == "RuleGroup":
-        spec, rule_indexes = _salvage_rules(document, model, spec_data, errors)
+    if spec is None and kind in ("RuleGroup", "Routing"):
+        spec, rule_indexes = _salvage(document, model, spec_data, errors)
     result.diagnostics.extend(errors)
     if spec is None:
         result.broken[kind].add(metadata.name)
@@ -176,19 +177,27 @@ def _validate_model(document: Document, model: type[pydantic.BaseModel], data: A
         return None, list(_map_errors(document, model, data, prefix, error.errors()))
 
 
-def _salvage_rules(document: Document, model: type[pydantic.BaseModel], data: dict[str, Any],
-                   errors: list[Diagnostic]) -> tuple[Any, tuple[int, ...] | None]:
-    """Re-validate a rule group without its broken rules, so its other rules are checked."""
+def _salvage(document: Document, model: type[pydantic.BaseModel], data: dict[str, Any],
+             errors: list[Diagnostic]) -> tuple[Any, tuple[int, ...] | None]:
+    """Re-validate a rule group without its broken rules, and a rule group or routing
+    without its `tests` when one is broken, so the rest is still checked."""
+    locs = [loc for loc in _error_locs(errors, document) if len(loc) > 1]
+    salvaged = dict(data)
+    if any(loc[1] == "tests" for loc in locs):
+        salvaged.pop("tests", None)
     rules = data.get("rules")
-    if not isinstance(rules, list):
-        return None, None
-    broken = {loc[2] for loc in _error_locs(errors, document) if len(loc) > 2
-              and loc[:2] == ("spec", "rules") and isinstance(loc[2], int)}
-    kept = tuple(i for i in range(len(rules)) if i not in broken)
-    if not broken or not kept:
+    broken = {loc[2] for loc in locs if len(loc) > 2 and loc[1] == "rules"
+              and isinstance(loc[2], int)}
+    kept = None
+    if broken and isinstance(rules, list):
+        kept = tuple(i for i in range(len(rules)) if i not in broken)
+        if not kept:
+            return None, None
+        salvaged["rules"] = [rules[i] for i in kept]
+    if len(salvaged) == len(data) and kept is None:
         return None, None
     try:
-        spec = model.model_validate({**data, "rules": [rules[i] for i in kept]})
+        spec = model.model_validate(salvaged)
     except pydantic.ValidationError:
         return None, None
     return spec, kept

@@ -11,7 +11,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from specs import channel, common, healing_policy, project, routing, rule_group, worker_pool
+from specs import (
+    channel,
+    common,
+    healing_policy,
+    project,
+    routing,
+    routing_tests,
+    rule_group,
+    rule_tests,
+    worker_pool,
+)
 from specs.channel import ChannelSpec
 from specs.common import API_VERSION, Metadata, Spec
 from specs.kinds import SPEC_MODELS
@@ -57,7 +67,8 @@ def _describe(definition: dict[str, Any]) -> None:
 @functools.cache
 def _models() -> dict[str, type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {}
-    for module in (common, project, rule_group, channel, routing, worker_pool, healing_policy):
+    for module in (common, project, rule_group, rule_tests, channel, routing, routing_tests,
+                   worker_pool, healing_policy):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseModel):
                 found.setdefault(value.__name__, value)

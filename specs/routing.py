@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from specs.common import Duration, LabelName, Spec
+from specs.routing_tests import RoutingTest
 
 Matcher = Annotated[str, Field(min_length=1)]
 """An Alertmanager matcher: `name="value"`, `name!="value"`, `name=~"re"` or `name!~"re"`."""
@@ -61,3 +62,5 @@ class RoutingSpec(Spec):
     time_intervals: list[TimeInterval] = Field(default_factory=list)
     tiered_inhibition: bool = True
     """Generate, for each tiered alert, a rule muting its lower tiers while a higher fires."""
+    tests: list[RoutingTest] = Field(default_factory=list)
+    """Routing assertions `converge test` checks: receivers reached, inhibitions."""

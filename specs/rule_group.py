@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from specs.common import Duration, Labels, SecretRef, Spec, require_one_of
+from specs.rule_tests import RuleTest
 
 TargetName = Literal["prometheus", "vmalert"]
 
@@ -130,6 +131,8 @@ class RuleGroupSpec(Spec):
     targets: list[TargetName] = Field(default_factory=lambda: _both_targets())
     vmalert: VMAlertGroupOptions | None = None
     rules: list[Rule] = Field(min_length=1)
+    tests: list[RuleTest] = Field(default_factory=list)
+    """Rule unit tests `converge test` runs with promtool; never rendered."""
 
 
 __all__ = [

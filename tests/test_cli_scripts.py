@@ -11,6 +11,9 @@ input files inline:
     -- repo/rules.yaml --
     ...
 
+A `requires TOOL` line (e.g. `requires promtool`) makes the case a `realtools` one: it
+runs the real tool, fails in CI when the tool is missing and is skipped elsewhere.
+
 Run with CONVERGE_UPDATE_SCRIPTS=1 to rewrite the expected output after a deliberate
 change, then review the diff.
 """
@@ -24,6 +27,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+import realtools
 from click.testing import CliRunner
 
 from compiler.cli import main
@@ -38,6 +42,7 @@ class Script:
     args: list[str]
     exit_code: int
     sections: dict[str, str]
+    tools: tuple[str, ...] = ()
 
 
 def parse(text: str) -> Script:
@@ -47,7 +52,8 @@ def parse(text: str) -> Script:
     commands = [line for line in header.splitlines() if line and not line.startswith("#")]
     command = next(line for line in commands if line.startswith("converge "))
     exit_line = next((line for line in commands if line.startswith("exit ")), "exit 0")
-    return Script(header, shlex.split(command)[1:], int(exit_line.split()[1]), sections)
+    tools = tuple(line.split()[1] for line in commands if line.startswith("requires "))
+    return Script(header, shlex.split(command)[1:], int(exit_line.split()[1]), sections, tools)
 
 
 def render(script: Script, stdout: str) -> str:
@@ -56,9 +62,20 @@ def render(script: Script, stdout: str) -> str:
     return script.header + body
 
 
-@pytest.mark.parametrize("path", sorted(SCRIPTS.glob("*.txt")), ids=lambda p: p.stem)
+def _cases() -> list[object]:
+    cases = []
+    for path in sorted(SCRIPTS.glob("*.txt")):
+        tools = parse(path.read_text(encoding="utf-8")).tools
+        cases.append(pytest.param(path, id=path.stem,
+                                  marks=[pytest.mark.realtools] if tools else []))
+    return cases
+
+
+@pytest.mark.parametrize("path", _cases())
 def test_script(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     script = parse(path.read_text(encoding="utf-8"))
+    for tool in script.tools:
+        realtools.tool(tool)
     for name, text in script.sections.items():
         if name in ("stdout", "stderr"):
             continue

@@ -14,7 +14,13 @@ PURE = ["compiler/loader.py", "compiler/validate.py", "compiler/expand.py", "com
         "compiler/pipeline.py", "compiler/promql", "compiler/gotemplate",
         "compiler/templatecheck.py", "compiler/matchers.py", "compiler/routing_eval.py",
         "compiler/bundle.py", "compiler/checks", "compiler/render", "compiler/formats",
-        "specs"]
+        "compiler/diff", "compiler/inhibit_eval.py", "compiler/testing/routing.py",
+        "compiler/testing/rules.py", "compiler/testing/promtool_output.py",
+        "compiler/testing/alert_diff.py", "compiler/testing/series.py",
+        "compiler/testing/results.py", "compiler/testing/report.py", "specs",
+        "compiler/fmt", "compiler/watch/debounce.py",
+        "reconciler/sidecar/decide.py", "reconciler/sidecar/bundles.py",
+        "reconciler/sidecar/secrets.py", "reconciler/sidecar/expect.py"]
 IO_MODULES = {"subprocess", "httpx", "docker", "sqlite3", "socket", "git", "shutil"}
 
 

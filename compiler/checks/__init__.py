@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from compiler.checks import (
+    channel_template,
     channel_unused,
     duration_invalid,
     inhibit_unknown_label,
@@ -26,6 +27,9 @@ from compiler.checks import (
     target_unsupported,
     template_syntax,
     template_unknown_label,
+    tests_invalid_series,
+    tests_needs_prometheus,
+    tests_unknown_alert,
     threshold_unused_placeholder,
 )
 
@@ -35,6 +39,7 @@ CHECKS: tuple[ModuleType, ...] = (
     promql_syntax,
     threshold_unused_placeholder,
     template_syntax,
+    channel_template,
     template_unknown_label,
     target_unsupported,
     target_empty,
@@ -47,6 +52,9 @@ CHECKS: tuple[ModuleType, ...] = (
     duration_invalid,
     secret_literal,
     pool_replica_range,
+    tests_needs_prometheus,
+    tests_unknown_alert,
+    tests_invalid_series,
 )
 
 __all__ = ["CHECKS"]

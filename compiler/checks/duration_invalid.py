@@ -3,8 +3,8 @@
 Durations are Prometheus durations: a number and a unit (ms, s, m, h, d, w, y), largest
 unit first, such as `90s` or `1h30m` (checked as specs are read). Beyond syntax:
 `groupInterval` and `repeatInterval` cannot be zero (amtool rejects it), a rule group's
-`interval` cannot be zero, and a health check's `timeout` must be shorter than its
-`interval`.
+`interval` and a rule test's `interval` cannot be zero, and a health check's `timeout`
+must be shorter than its `interval`.
 
 Fix: write a valid, positive duration.
 """
@@ -34,6 +34,11 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     for group in model.groups:
         if parse_duration(group.interval) == 0:
             yield ctx.diag(group.origin.child("interval"), CODE, "interval cannot be zero")
+    for group in model.groups:
+        for test in group.tests:
+            if test.spec.interval is not None and parse_duration(test.spec.interval) == 0:
+                yield ctx.diag(test.origin.child("interval"), CODE,
+                               "a rule test's interval cannot be zero")
     for policy in model.healing:
         check_spec = policy.spec.check
         if parse_duration(check_spec.timeout) >= parse_duration(check_spec.interval):

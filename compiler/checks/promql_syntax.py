@@ -4,7 +4,8 @@ Expressions are parsed by a real PromQL parser, per target: a rule that Promethe
 evaluates must be PromQL, so MetricsQL functions such as `lag` are rejected there (as
 promtool does) and accepted in groups whose `targets` is `[vmalert]`. `$threshold` is
 replaced by a number first. The diagnostic points at the column inside the expression.
-Worker pools' scaling queries are checked too.
+Worker pools' scaling queries and the expressions of rule tests
+(`promqlExprTests`) are checked too.
 
 Fix: correct the expression; for MetricsQL, restrict the group or rule to vmalert.
 """
@@ -32,6 +33,11 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
             seen.add(rule.origin)
             yield from _check(ctx, rule.origin.child("expr"), rule.raw_expr,
                               exprs.dialect_for(rule.targets))
+    for group in model.groups:
+        for test in group.tests:
+            for i, expr_test in enumerate(test.spec.promql_expr_tests):
+                yield from _check(ctx, test.origin.child("promqlExprTests", i, "expr"),
+                                  expr_test.expr, "prometheus")
     for pool in model.pools:
         if pool.spec.scaling is None:
             continue

@@ -1,7 +1,8 @@
 """Every name a spec refers to exists.
 
-Routes name `Channel`s as receivers and time intervals to mute or activate; worker pools
-name a `HealingPolicy`; healing policies name the `Channel`s their events go to. A
+Routes name `Channel`s as receivers and time intervals to mute or activate; routing
+tests name the `Channel`s an alert must reach; worker pools name a `HealingPolicy`;
+healing policies name the `Channel`s their events go to. A
 reference to a document that exists but has errors of its own is not reported again.
 
 Fix: correct the name, or add the missing document.
@@ -35,6 +36,10 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
                 for i, name in enumerate(names):
                     yield from _resolve(ctx, route.origin.child(field, i), name, intervals,
                                         "time interval")
+        for test in model.routing.tests:
+            for i, name in enumerate(test.spec.receivers or ()):
+                yield from _resolve(ctx, test.origin.child("receivers", i), name, channels,
+                                    "channel")
     for pool in model.pools:
         if pool.spec.healing_policy is not None:
             yield from _resolve(ctx, pool.origin.child("healingPolicy"),

@@ -21,6 +21,11 @@ def render(report: Report, *, color: bool = False) -> str:
     return "".join(blocks) + tail + "\n"
 
 
+def block(report: Report, diagnostic: Diagnostic, *, color: bool = False) -> str:
+    """One diagnostic: its header, source line with a caret, hint, and a blank line."""
+    return _block(report, diagnostic, color)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
