@@ -1,13 +1,26 @@
-"""Cached PromQL analysis: several checks and the expander ask about the same expressions."""
+"""Cached PromQL analysis: several checks and the expander ask about the same expressions.
+
+Answers can also be handed in ready-made (`prefetched`): `compiler.parallel` computes
+them in a forked process while the pipeline checks everything else, and they are read the
+first time an expression is asked about.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Callable, Iterator, Mapping
 
 from compiler import promql
 
 _PLACEHOLDER = "$threshold"
 _STAND_IN = "1000000000"  # as long as the placeholder, so offsets stay the same
+
+Analysis = tuple[promql.ParseProblem | None, promql.LabelSet | None]
+"""An expression's first parse problem and the labels its result may carry."""
+
+_prefetched: dict[tuple[str, str], Analysis] = {}
+_pending: list[Callable[[], Mapping[tuple[str, str], Analysis]]] = []
 
 
 def parsable(expr: str) -> str:
@@ -15,20 +28,42 @@ def parsable(expr: str) -> str:
     return expr.replace(_PLACEHOLDER, _STAND_IN)
 
 
+def analysis(expr: str, dialect: str) -> Analysis:
+    """What `problem` and `labels` answer, computed (or prefetched) once per expression."""
+    while _pending:
+        _prefetched.update(_pending.pop()())
+    found = _prefetched.get((expr, dialect))
+    return found if found is not None else _computed(expr, dialect)
+
+
 @functools.lru_cache(maxsize=65536)
-def _analysis(expr: str, dialect: str) -> tuple[promql.ParseProblem | None,
-                                                 promql.LabelSet | None]:
+def _computed(expr: str, dialect: str) -> Analysis:
     return promql.analyze(parsable(expr), dialect=dialect)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def prefetched(answers: Callable[[], Mapping[tuple[str, str], Analysis]]) -> Iterator[None]:
+    """Within the block, answer from `answers()` (by expression and dialect) before parsing.
+
+    `answers` is called at the first question, not before: a worker still parsing keeps
+    parsing while the caller does other work.
+    """
+    _pending.append(answers)
+    try:
+        yield
+    finally:
+        _pending.clear()
+        _prefetched.clear()
 
 
 def problem(expr: str, dialect: str) -> promql.ParseProblem | None:
     """The first parse problem of an expression in a dialect, or None."""
-    return _analysis(expr, dialect)[0]
+    return analysis(expr, dialect)[0]
 
 
 def labels(expr: str) -> promql.LabelSet | None:
     """The labels an expression's result may carry (None: it does not parse)."""
-    return _analysis(expr, "prometheus")[1]
+    return analysis(expr, "prometheus")[1]
 
 
 def dialect_for(targets: tuple[str, ...]) -> str:

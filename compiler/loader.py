@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import re
+from sys import intern
 from typing import Any
 
 import yaml
@@ -198,12 +199,19 @@ class _Builder:
             parser.dispose()
 
     def _document(self, parser: Any, index: int) -> None:  # noqa: C901 - one hot loop
+        # The innermost open collection's state lives in locals (`container`, `is_map`,
+        # `pending` key, `merge`) and is saved into its `_Frame` only while a nested one
+        # is open: attribute reads per scalar cost 10 % of loading.
         record = self.record
         spans: dict[Path, Any] = {}
         key_spans: dict[Path, Any] = {}
         anchors: dict[str, tuple[Any, int]] = {}
         stack: list[_Frame] = []
         frame: _Frame | None = None
+        container: Any = None
+        is_map = False
+        pending: str | None = None  # the key whose value comes next, in a mapping
+        merge = False  # that key is `<<`
         root: Any = _MISSING
         counter = 0
         failed = False
@@ -221,20 +229,24 @@ class _Builder:
                 break
             if failed:
                 continue
-            if frame is not None and frame.is_map and frame.key is None and kind is not map_end:
+            if is_map and pending is None and kind is not map_end:
                 if kind is not scalar_event:
                     failed = self._bad_key(event, kind is alias_event)
                     continue
                 counter += 1
-                key = event.value
+                # one string per distinct key: `compiler.parallel` pickles them once
+                # (dumping 10,000 rules 0.06 s -> 0.03 s)
+                key = intern(event.value)
                 if key == "<<" and event.implicit[0]:
-                    frame.key, frame.merge = key, True
+                    pending, merge = key, True
                     continue
-                if key in frame.value:
+                if key in container:
+                    assert frame is not None
                     self._duplicate(key, (*frame.path, key), key_spans, event)
                 if record:
+                    assert frame is not None
                     key_spans[(*frame.path, key)] = _mark_span(event)
-                frame.key = key
+                pending = key
                 continue
             if kind is scalar_event:
                 counter += 1
@@ -255,13 +267,16 @@ class _Builder:
                     raise _TooDeep
                 path: Path = ()
                 if record and frame is not None:
-                    step = frame.key if frame.is_map else len(frame.value)
+                    step = pending if is_map else len(container)
                     path = (*frame.path, step)  # type: ignore[arg-type]
                     spans[path] = _mark_span(event)
                 elif record:
                     spans[()] = _mark_span(event)
+                if frame is not None:
+                    frame.key, frame.merge = pending, merge
                 frame = _Frame({} if kind is map_start else [], path, event.anchor, counter)
                 stack.append(frame)
+                container, is_map, pending, merge = frame.value, frame.is_map, None, False
                 continue
             elif kind is map_end or kind is seq_end:
                 done = stack.pop()
@@ -271,7 +286,12 @@ class _Builder:
                             done.value.setdefault(key, item)
                 if done.anchor:
                     anchors[done.anchor] = (done.value, counter - done.counter + 1)
-                frame = stack[-1] if stack else None
+                if stack:
+                    frame = stack[-1]
+                    container, is_map, pending, merge = (frame.value, frame.is_map, frame.key,
+                                                         frame.merge)
+                else:
+                    frame, container, is_map, pending, merge = None, None, False, None, False
                 value, span = done.value, None
             elif kind is alias_event:
                 if event.anchor not in anchors:
@@ -292,20 +312,19 @@ class _Builder:
                 if span is not None:
                     spans[()] = span
                 root = value
-            elif not frame.is_map:
+            elif not is_map:
                 if span is not None:
-                    spans[(*frame.path, len(frame.value))] = span
-                frame.value.append(value)
+                    spans[(*frame.path, len(container))] = span
+                container.append(value)
             else:
-                key = frame.key
-                frame.key = None
-                if frame.merge:
-                    frame.merge = False
+                name, pending = pending, None
+                if merge:
+                    merge = False
                     failed = not self._merge(frame, value, event.start_mark)
                     continue
                 if span is not None:
-                    spans[(*frame.path, key)] = span  # type: ignore[arg-type]
-                frame.value[key] = value
+                    spans[(*frame.path, name)] = span  # type: ignore[arg-type]
+                container[name] = value
         if not failed and root is not _MISSING and root is not None:
             document = Document(self.path, index, root)
             if record:

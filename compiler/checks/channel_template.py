@@ -22,9 +22,6 @@ import re
 from collections.abc import Iterator
 from types import TracebackType
 
-import jinja2
-
-from compiler import messagetemplates
 from compiler.checks.context import Context
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.model import Model
@@ -53,6 +50,10 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
 
 def _problem(text: str, channel: str) -> tuple[int, str] | None:
     """(offset in the template, message) of the first failure, or None."""
+    import jinja2  # only repositories with notifier templates pay for the import (60 ms)
+
+    from compiler import messagetemplates
+
     try:
         unknown = messagetemplates.unknown_names(text)
         messagetemplates.compile_template(text)

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
 
 from compiler.model import Model
 from compiler.render import alertmanager, reconciler_data, rules
 
+TARGETS = ("prometheus", "vmalert", "alertmanager", "reconciler")
+"""What a bundle holds files for, each under a directory of its name."""
 
-def render(model: Model) -> dict[str, str]:
-    """Every rendered file of the bundle except the manifest, by bundle path."""
+
+def render(model: Model, *, targets: Collection[str] = TARGETS) -> dict[str, str]:
+    """Every rendered file of the bundle except the manifest, by bundle path.
+
+    `targets` limits the rendering to the files of those targets (the others are left
+    out, as if disabled): `compiler.parallel` renders the bundle in two processes.
+    """
     files: dict[str, str] = {}
-    quoted: dict[int, dict[str, Any]] = {}
+    shared = rules.Shared()
     for target in ("prometheus", "vmalert"):
-        if model.project.targets[target].enabled:
-            files.update(rules.render(model, target, quoted=quoted))
-    if model.project.targets["alertmanager"].enabled:
+        if target in targets and model.project.targets[target].enabled:
+            files.update(rules.render(model, target, shared=shared))
+    if "alertmanager" in targets and model.project.targets["alertmanager"].enabled:
         files.update(alertmanager.render(model))
-    files.update(reconciler_data.render(model))
+    if "reconciler" in targets:
+        files.update(reconciler_data.render(model))
     return dict(sorted(files.items()))
 
 
-__all__ = ["render"]
+__all__ = ["TARGETS", "render"]

@@ -71,6 +71,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
         keep_trailing_newline=True,
         finalize=_finalize,
+        auto_reload=False,  # package data does not change while we run: no stat per render
     )
     env.filters.update(q=quote, block=block, ident=_ident, comment=_comment, nested=_nested,
                        trim_first=_trim_first, spaces=_spaces)
