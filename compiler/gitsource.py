@@ -138,12 +138,22 @@ def _walk(tree: git.Tree, base: str) -> list[tuple[str, git.Blob]]:
     stack = [(tree, base)]
     while stack:
         current, prefix = stack.pop()
+        if prefix and _is_bundle(current):
+            continue
         for blob in current.blobs:
             found.append((prefix + blob.name, blob))
         for child in current.trees:
             if not _skipped(child.name):
                 stack.append((child, f"{prefix}{child.name}/"))
     return found
+
+
+def _is_bundle(tree: git.Tree) -> bool:
+    """A committed compiled bundle (its rule files are no specs), as `sources` skips it."""
+    for blob in tree.blobs:
+        if blob.name == sources.BUNDLE_MANIFEST:
+            return sources.is_bundle_manifest(blob.data_stream.read(4096))
+    return False
 
 
 def _skipped(folder: str) -> bool:

@@ -17,6 +17,8 @@ DEFAULT_PATTERNS = ("**/*.yaml", "**/*.yml")
 IGNORE_FILE = ".converge-ignore"
 PROJECT_FILE = "converge.yaml"
 _ALWAYS_SKIPPED_DIRS = frozenset({".git", ".github", "node_modules", ".venv", "out"})
+BUNDLE_MANIFEST = "manifest.json"
+_BUNDLE_MARKER = b'"converge/manifest/v1"'
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -105,8 +107,27 @@ def _matches(relative: str, pattern: str) -> bool:
     )
 
 
+def is_bundle_manifest(head: bytes) -> bool:
+    """Whether the first bytes of a `manifest.json` are a converge bundle's manifest."""
+    return _BUNDLE_MARKER in head
+
+
+def _is_bundle_directory(directory: str, filenames: list[str]) -> bool:
+    """A compiled bundle (`compile -o` inside the repository): its rule files are no specs."""
+    if BUNDLE_MANIFEST not in filenames:
+        return False
+    try:
+        with open(os.path.join(directory, BUNDLE_MANIFEST), "rb") as manifest:
+            return is_bundle_manifest(manifest.read(4096))
+    except OSError:
+        return False
+
+
 def _walk(root: Path) -> Iterable[str]:
     for directory, dirnames, filenames in os.walk(root):
+        if directory != str(root) and _is_bundle_directory(directory, filenames):
+            dirnames.clear()
+            continue
         dirnames[:] = [d for d in dirnames if d not in _ALWAYS_SKIPPED_DIRS]
         base = Path(directory).relative_to(root)
         for name in filenames:
