@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -96,6 +97,32 @@ def test_conditions_follow_outcomes() -> None:
     loop.run_once()
     assert status.condition("Stalled").status == "False"  # type: ignore[union-attr]
     assert status.condition("Reconciling").reason == "Succeeded"  # type: ignore[union-attr]
+
+
+def test_repeated_temporary_failures_stall_while_still_retrying() -> None:
+    status = Status("test")
+    loop = _loop(Flaky(*[OSError("reload rejected")] * 3),
+                 dataclasses.replace(NO_JITTER, stall_after=3), status=status)
+    delays = []
+    for _ in range(2):
+        delays.append(loop.run_once().delay)
+        assert status.condition("Stalled").status == "False"  # type: ignore[union-attr]
+    outcome = loop.run_once()
+    stalled = status.condition("Stalled")
+    assert stalled is not None and (stalled.status, stalled.reason) == ("True", "FailingRepeatedly")
+    assert "3 attempts" in stalled.message and "reload rejected" in stalled.message
+    assert (outcome.result, [*delays, outcome.delay]) == ("temporary", [1.0, 2.0, 4.0])
+    loop.run_once()  # the fix arrives: no longer stalled
+    assert status.condition("Stalled").status == "False"  # type: ignore[union-attr]
+
+
+def test_stall_after_none_never_stalls_on_temporary_failures() -> None:
+    status = Status("test")
+    loop = _loop(Flaky(*[OSError("down")] * 8),
+                 dataclasses.replace(NO_JITTER, stall_after=None), status=status)
+    for _ in range(8):
+        loop.run_once()
+    assert status.condition("Stalled").status == "False"  # type: ignore[union-attr]
 
 
 def test_never_exits_on_errors(running: list[tuple[Loop, threading.Thread]]) -> None:

@@ -57,12 +57,16 @@ class LoopSettings:
             does not hit the same server in step.
         backoff: delays after consecutive failures.
         run_at_start: run the first step at once (else after one interval).
+        stall_after: consecutive temporary failures after which `Stalled` turns true
+            (reason `FailingRepeatedly`) while the loop keeps retrying with backoff;
+            `None` never stalls on temporary failures.
     """
 
     interval: float = 30.0
     jitter: float = 0.1
     backoff: BackoffPolicy = BackoffPolicy()
     run_at_start: bool = True
+    stall_after: int | None = 5
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -167,9 +171,14 @@ class Loop:
             extra={"daemon": self.daemon, "loop": self.name, "event": "retrying",
                    "delay": round(delay, 3), "failures": self._backoff.failures,
                    "error": text})
-        self._set(conditions.RECONCILING, True, "Retrying",
-                  f"attempt {self._backoff.failures} failed: {text}")
-        self._set(conditions.STALLED, False, "Retrying", "")
+        failures = self._backoff.failures
+        self._set(conditions.RECONCILING, True, "Retrying", f"attempt {failures} failed: {text}")
+        limit = self.settings.stall_after
+        if limit is not None and failures >= limit:  # still retrying, but a human should look
+            self._set(conditions.STALLED, True, "FailingRepeatedly",
+                      f"{failures} attempts in a row failed, the last: {text}")
+        else:
+            self._set(conditions.STALLED, False, "Retrying", "")
         return Outcome("temporary", delay, duration, text)
 
     def _permanent(self, error: PermanentError, duration: float) -> Outcome:
