@@ -274,7 +274,7 @@ def test_the_example_tests_pass_with_the_real_promtool(runner: CliRunner) -> Non
     result = runner.invoke(main, ["test", str(EXAMPLE), "--promtool",
                                   realtools.tool("promtool"), "-v"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("converge test: 11 passed, 0 failed\n")
+    assert result.stdout.endswith("converge test: 12 passed, 0 failed\n")
     assert result.stdout.count("ok   rules") == 4
 
 
@@ -295,4 +295,4 @@ def test_a_failing_example_test_is_reported_at_its_entry(tmp_path: Path,
     failed = [t for t in report["tests"] if not t["passed"]]
     assert [f["line"] for f in failed[0]["failures"]] == [line]
     assert failed[0]["failures"][0]["column"] == 11
-    assert report["summary"] == {"passed": 10, "failed": 1}
+    assert report["summary"] == {"passed": 11, "failed": 1}
