@@ -14,6 +14,7 @@ PURE = ["compiler/loader.py", "compiler/validate.py", "compiler/expand.py", "com
         "compiler/pipeline.py", "compiler/promql", "compiler/gotemplate",
         "compiler/templatecheck.py", "compiler/matchers.py", "compiler/routing_eval.py",
         "compiler/bundle.py", "compiler/checks", "compiler/render", "compiler/formats",
+        "compiler/dashboard.py",
         "compiler/diff", "compiler/inhibit_eval.py", "compiler/testing/routing.py",
         "compiler/testing/rules.py", "compiler/testing/promtool_output.py",
         "compiler/testing/alert_diff.py", "compiler/testing/series.py",
