@@ -191,6 +191,10 @@ def test_a_pass_on_a_virtual_clock(tmp_path: Path) -> None:
         assert status.ready
         assert [e.level for e in sink.sent] == ["warning", "critical"]
         assert facts["containers"][0]["phase"] == "budget_exhausted"
+        failures = status.snapshot()["facts"]["failures"]  # the console's failure history
+        assert failures and failures[0]["container"] == WEB.name
+        assert {"time", "service", "type", "action", "result", "message"} <= set(failures[0])
+        assert isinstance(status.snapshot()["facts"]["mtbf"], dict)
         assert [h["container_id"] for h in healer.records.health()] == ["c1"]
         engine.list = []  # removed: its health row goes, its records stay
         now[0] += 10

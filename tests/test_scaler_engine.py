@@ -262,5 +262,7 @@ def test_holds_when_prometheus_stops(harness_factory: Callable[..., Harness],
     assert len(h.containers()) == 2, "held, never dropped to min"
     pool = h.status.snapshot()["facts"]["pools"][0]
     assert pool["mode"] == "hold" and pool["desired"] == 2 and pool["failures"] >= 3
+    decisions = h.status.snapshot()["facts"]["decisions"]  # what the console shows
+    assert decisions[0]["pool"] == "jobs" and decisions[0]["reason"]
     assert h.metric("converge_scaler_pool_mode", pool="jobs", mode="hold") == 1
     assert (h.metric("converge_scaler_source_errors_total", pool="jobs") or 0) >= 3

@@ -73,6 +73,7 @@ class Healer:
         self._next_discovery = 0.0
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, "healer-check")
         self.metrics.set_mtbf(records.mtbf())
+        self._recent = _recent(records)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -195,6 +196,7 @@ class Healer:
                     self.metrics.set_mtbf(self.records.mtbf())
                 if record.type == "restart_limit_exceeded":
                     self.metrics.budget_exhausted.inc()
+            self._recent = _recent(self.records)
         for event in decision.events:
             self.outbox.add(Event(level=event.level, type=event.type, message=event.message,
                                   container=container.name, container_id=container.id,
@@ -227,7 +229,21 @@ class Healer:
         self.metrics.set_states(counts)
         self.status.update({"engine": {"ok": True, "error": None},
                             "containers": listed, "states": dict(sorted(counts.items())),
-                            "pendingEvents": self.outbox.pending})
+                            "pendingEvents": self.outbox.pending, **self._recent})
+
+
+RECENT_FAILURES = 20
+"""Failure records shown in `/status` (the console's failure history); all of them are in
+`converge healer history`."""
+
+
+def _recent(records: Records) -> dict[str, Any]:
+    """MTBF per service and the latest failure records, as `/status` shows them."""
+    failures = [{"time": r["detected_at"], "container": r["container_name"],
+                 "service": r["service"], "type": r["failure_type"], "action": r["action"],
+                 "result": r["action_result"], "message": r["message"]}
+                for r in records.history(limit=RECENT_FAILURES)]
+    return {"mtbf": records.mtbf(), "failures": failures}
 
 
 def _next(scheduled: float, interval: float, now: float) -> float:

@@ -78,6 +78,7 @@ class Scaler:
         self.metrics, self.status, self.pools, self.clock = metrics, status, pools, clock
         self.settle = settle
         self.states = records.states()
+        self._decisions = _recent(records)
         self.watched: dict[str, _Pool] = {}
         self.timings = Timings()
         self._removing: dict[str, concurrent.futures.Future[None]] = {}
@@ -187,6 +188,7 @@ class Scaler:
         watched.last = decision
         if not changed:
             return
+        self._decisions = _recent(self.records)
         _log.info("scaler %s %s: %d → %d (%s): %s", pool.name, decision.direction,
                   decision.previous, decision.desired, decision.mode, decision.reason,
                   extra={"event": "decision", "pool": pool.name,
@@ -284,4 +286,16 @@ class Scaler:
                 "error": watched.error})
         self.status.update({"engine": {"ok": True, "error": None}, "pools": listed,
                             "removing": len(self._removing),
-                            "pendingEvents": self.outbox.pending})
+                            "pendingEvents": self.outbox.pending,
+                            "decisions": self._decisions})
+
+
+RECENT_DECISIONS = 20
+"""Decisions shown in `/status` (the console); all of them are in the scaler's database."""
+
+
+def _recent(records: Records) -> list[dict[str, Any]]:
+    """The latest recorded decisions with their reasons, newest first."""
+    return [{"time": r["time"], "pool": r["pool"], "previous": r["previous"],
+             "desired": r["desired"], "direction": r["direction"], "mode": r["mode"],
+             "reason": r["reason"]} for r in records.history(limit=RECENT_DECISIONS)]

@@ -31,6 +31,21 @@ def _listen(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str
         raise click.BadParameter(str(error)) from None
 
 
+def _daemons(ctx: click.Context, param: click.Parameter,
+             value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for item in value:
+        name, sep, url = item.partition("=")
+        name, url = name.strip(), url.strip()
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"{item!r} is not NAME=URL "
+                                     "(for example notifier=http://127.0.0.1:9404)")
+        if name in found:
+            raise click.BadParameter(f"{name!r} is given twice")
+        found[name] = url.rstrip("/")
+    return tuple(found.items())
+
+
 def _read_secret(path: Path, option: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -65,19 +80,25 @@ def _read_secret(path: Path, option: str) -> str:
 @click.option("--compile-in", type=click.Choice(["process", "thread"]), default="process",
               show_default=True,
               help="Compile in a child process (HTTP keeps its CPU) or in a thread.")
+@click.option("--daemon", "daemons", multiple=True, callback=_daemons, metavar="NAME=URL",
+              help="A daemon (notifier, healer, scaler) whose /status the console shows; "
+                   "repeatable.")
 @click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
               show_default=True, help="One JSON object a line, or plain text.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], interval: float,
           token_file: Path | None, insecure_no_auth: bool, webhook_secret_file: Path | None,
-          db: Path, cache_dir: Path, compile_in: str, log_format: str, log_level: str) -> None:
+          db: Path, cache_dir: Path, compile_in: str, daemons: tuple[tuple[str, str], ...],
+          log_format: str, log_level: str) -> None:
     """Compile a Git repository of specs and serve each target's bundle to sidecars.
 
     Fetches BRANCH of REPO every INTERVAL and on each GitHub push webhook, compiles new
     commits (a commit that fails is recorded with its diagnostics and never served), and
     serves every target at /api/v1/bundles/{target} with ETag = the target hash. Takes
-    sync-status reports and keeps the fleet view. Stops gracefully on SIGTERM (exit 0).
+    sync-status reports and keeps the fleet view, shown with the last compiles and the
+    --daemon's status in a read-only web console at /ui/. Stops gracefully on SIGTERM
+    (exit 0).
     """
     from reconciler.core import StoreError, logs
     from reconciler.server import auth
@@ -102,7 +123,8 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     logs.configure(daemon="server", level=log_level, json_lines=log_format == "json")
     settings = Settings(repo=repo, branch=branch, path=subdir.strip("/"), db=db,
                         cache_dir=cache_dir, interval=interval, tokens=tokens,
-                        webhook_secret=secret, version=_version(), compile_in=compile_in)
+                        webhook_secret=secret, version=_version(), compile_in=compile_in,
+                        daemons=daemons)
     try:
         server = ConfigServer(settings)
     except StoreError as error:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from reconciler.core import LoopSettings, Runtime
 from reconciler.core.conditions import rfc3339
-from reconciler.server import api, auth, compilers, fleet
+from reconciler.server import api, auth, compilers, console, fleet
 from reconciler.server.metrics import DAEMON, ServerMetrics
 from reconciler.server.reconcile import Compiler, Reconciler
 from reconciler.server.repository import GitMirror, Repository, redact
@@ -42,6 +42,8 @@ class Settings:
     version: str = "0.0.0"
     compile_in: str = "process"
     """`process` (a child process, the HTTP loop keeps its CPU) or `thread`."""
+    daemons: tuple[tuple[str, str], ...] = ()
+    """(name, base URL) of the daemons whose `/status` the console shows (`--daemon`)."""
 
 
 class ConfigServer:
@@ -73,10 +75,16 @@ class ConfigServer:
         self.runtime.status.update({"repo": redact(settings.repo), "branch": settings.branch})
 
     def app(self) -> web.Application:
-        """The HTTP application: the runtime's routes plus the API."""
-        middleware = auth.bearer_middleware(self.settings.tokens, open_paths={api.WEBHOOK_PATH})
-        return self.runtime.app(routes=lambda a: api.add_routes(a, self),
-                                middlewares=[middleware], client_max_size=MAX_BODY)
+        """The HTTP application: the runtime's routes, the API and the console."""
+        middlewares = [auth.bearer_middleware(self.settings.tokens,
+                                              open_paths={api.WEBHOOK_PATH}),
+                       auth.console_middleware(self.settings.tokens)]
+        return self.runtime.app(routes=self._routes, middlewares=middlewares,
+                                client_max_size=MAX_BODY)
+
+    def _routes(self, app: web.Application) -> None:
+        api.add_routes(app, self)
+        console.add_routes(app, self)
 
     def close(self) -> None:
         """Release the compiler, Git processes and the database (after the loop stopped)."""
