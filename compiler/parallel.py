@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import struct
 import threading
 from collections.abc import Iterable, Sequence
@@ -33,6 +34,8 @@ MIN_BYTES = 1 << 20
 """Below this much YAML (about 2,500 rules) the fork and the pickling are not worth it."""
 
 _DIALECT = "prometheus"
+_BATCH = 256
+"""Expressions the worker analyses between looks for the parent's message."""
 _HEADER = struct.Struct("<Q")
 
 
@@ -128,9 +131,21 @@ def _serve(sources: Sequence[SourceFile], down: int, up: int) -> None:
         loaded = [loader.load(source.path, source.data) for source in sources]
         _send(up, loaded)
         own = list(dict.fromkeys(rule_expressions(d for f in loaded for d in f.documents)))
-        theirs = pickle.loads(_read_message(down))
+        # Analyse our own expressions while the parent imports and loads its files, and
+        # read its message as soon as it comes (a full pipe would hold up its write): at
+        # 10,000 rules `converge diff` then waits 0.02 s for the answers instead of 0.2 s.
+        done: dict[str, exprs.Analysis] = {}
+        theirs: list[str] | None = None
+        for start in range(0, len(own), _BATCH):
+            if theirs is None and select.select([down], [], [], 0)[0]:
+                theirs = pickle.loads(_read_message(down))
+            for expr in own[start:start + _BATCH]:
+                done[expr] = exprs.analysis(expr, _DIALECT)
+        if theirs is None:
+            theirs = pickle.loads(_read_message(down))
         expressions = list(dict.fromkeys([*theirs, *own]))
-        _send(up, (expressions, _pack([exprs.analysis(e, _DIALECT) for e in expressions])))
+        _send(up, (expressions, _pack([done[e] if e in done else exprs.analysis(e, _DIALECT)
+                                       for e in expressions])))
         code = 0
     finally:
         os._exit(code)
@@ -195,6 +210,10 @@ BEFORE_IMPORTS = 0.6
 """Its share when started before the parent imports the validation models (pydantic and
 `specs`: 0.3 s at start-up): the parent loads less since it imports meanwhile. With
 0.7 the parent waited 0.2 s for the worker's files at 10,000 rules; with 0.6, 0.04 s."""
+BEFORE_DIFF_IMPORTS = 0.8
+"""Its share when started before `converge diff` imports the models, the renderers and
+the diff (0.8 s at start-up): at 10,000 rules the worker's files are ready either way,
+and this process loads its 20 % in 0.1 s where it loaded its 40 % in 0.2 s."""
 
 
 def start(sources: Sequence[SourceFile], *, share: float = HALF) -> Worker | None:

@@ -8,12 +8,16 @@ writes the rest, then sends back the texts it rendered, so the bundle and its ma
 are built from exactly the texts `render.render` gives. If the worker fails, this process
 renders and writes its files itself; a write error in the worker is reported as if this
 process had met it.
+
+`Aside` renders a whole model in a forked worker while this process does other work
+(`converge diff` checks the head meanwhile); if it fails, the files are rendered here.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import threading
 from typing import Any
@@ -62,6 +66,64 @@ def render_into(model: Model, staging: writer.Staging) -> dict[str, str]:
     return dict(sorted({**files, **theirs}.items()))
 
 
+class Aside:
+    """`render.render(model)` in a forked worker, started at once: `converge diff` renders
+    the base while it checks both sides (`compiler.diff.sides`)."""
+
+    def __init__(self, model: Model) -> None:
+        self._model = model
+        self._pid = 0
+        self._read = -1
+        if (len(model.groups) < MIN_GROUPS or not hasattr(os, "fork")
+                or threading.active_count() > 1):
+            return
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare: render here
+            os.close(read)
+            os.close(write)
+            return
+        if pid == 0:  # the worker: never returns
+            os.close(read)
+            code = 1
+            try:
+                _send(write, render.render(model))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self._pid, self._read = pid, read
+
+    def files(self) -> dict[str, str]:
+        """The worker's files (rendered here if it failed or was never started)."""
+        found = None
+        if self._pid:
+            try:
+                found = _receive(self._read)
+            finally:
+                self._reap()
+        return found if isinstance(found, dict) else render.render(self._model)
+
+    def cancel(self) -> None:
+        """Stop the worker, its files unwanted (idempotent)."""
+        if self._pid:
+            os.kill(self._pid, signal.SIGKILL)
+            self._reap()
+
+    def _reap(self) -> None:
+        os.close(self._read)
+        pid, self._pid = self._pid, 0
+        os.waitpid(pid, 0)
+
+
+def _send(fd: int, value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _encoded(files: dict[str, str]) -> dict[str, bytes]:
     return {path: text.encode("utf-8") for path, text in files.items()}
 
@@ -77,10 +139,7 @@ def _serve(model: Model, staging: writer.Staging, fd: int) -> None:
             outcome: tuple[str, Any] = ("written", files)
         except writer.WriteError as error:
             outcome = ("error", str(error))
-        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(_HEADER.pack(len(data)) + data)
-        while view:
-            view = view[os.write(fd, view):]
+        _send(fd, outcome)
         code = 0
     finally:
         os._exit(code)

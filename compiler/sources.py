@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 DEFAULT_PATTERNS = ("**/*.yaml", "**/*.yml")
@@ -55,6 +55,13 @@ def read_directory(root: Path) -> list[SourceFile]:
             except OSError as error:
                 raise SourceError(f"{root / relative}: {error.strerror}") from error
     return files
+
+
+def union(base: Sequence[SourceFile], head: Sequence[SourceFile]) -> list[SourceFile]:
+    """The files of `base`, then those of `head` not in `base` byte for byte: every file
+    two revisions hold, each once."""
+    same = {(source.path, source.data) for source in base}
+    return [*base, *(source for source in head if (source.path, source.data) not in same)]
 
 
 def is_spec_path(relative: str, ignore: Iterable[str] = ()) -> bool:

@@ -73,11 +73,27 @@ class Validated:
     """Names per kind of documents that failed validation (references to them resolve)."""
 
 
-def validate(documents: Iterable[Document]) -> Validated:
-    """Validate every document; return the valid resources and all diagnostics."""
+def validate(documents: Iterable[Document],
+             cache: dict[Document, Validated] | None = None) -> Validated:
+    """Validate every document; return the valid resources and all diagnostics.
+
+    `cache`: each document's own outcome, kept across calls that pass the same document
+    objects (`converge diff` validates the files both sides share once). A document's
+    outcome depends on nothing but the document, so the result is the same.
+    """
     result = Validated([], [], {kind: set() for kind in KINDS})
     for document in documents:
-        _validate_document(document, result)
+        if cache is None:
+            _validate_document(document, result)
+            continue
+        own = cache.get(document)
+        if own is None:
+            own = cache[document] = Validated([], [], {kind: set() for kind in KINDS})
+            _validate_document(document, own)
+        result.resources.extend(own.resources)
+        result.diagnostics.extend(own.diagnostics)
+        for kind, names in own.broken.items():
+            result.broken[kind].update(names)
     return result
 
 

@@ -122,6 +122,44 @@ def test_the_worker_answers_what_the_parent_would() -> None:
     worker.close()  # a second close is harmless
 
 
+def test_checks_sharing_their_work_answer_as_checks_alone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pipeline.Shared` (as `converge diff` uses it): the head's check, after the base's
+    and with one worker for both, finds what it finds alone."""
+    base = _sources()
+    changed = next(f for f in base if b"job:up:sum" in f.data)
+    head = [sources.SourceFile(f.path, f.data.replace(b"job:up:sum", b"job:up:total"))
+            if f is changed else f for f in base]
+    head.append(sources.SourceFile("8-new.yaml", b"kind: [\n"))
+    alone = [_alone(monkeypatch), pipeline.check(head)]
+    monkeypatch.setattr(parallel, "MIN_BYTES", 1)
+    both = sources.union(base, head)
+    assert [f.path for f in both] == [*(f.path for f in base), changed.path, "8-new.yaml"]
+    worker = parallel.start(both)
+    assert worker is not None
+    shared = pipeline.preload(both, worker)
+    try:
+        together = [pipeline.check(base, shared=shared), pipeline.check(head, shared=shared)]
+    finally:
+        shared.close()
+    for one, other in zip(together, alone, strict=True):
+        assert one.diagnostics == other.diagnostics and one.texts == other.texts
+        assert one.model is not None and other.model is not None
+        assert render.render(one.model) == render.render(other.model)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_model_rendered_aside_is_rendered_alike(fail: bool,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    model = pipeline.check(_sources()).model
+    assert model is not None
+    monkeypatch.setattr(parallel_render, "MIN_GROUPS", 1)
+    if fail:
+        monkeypatch.setattr(parallel_render, "_send", lambda *args: os._exit(3))
+    assert parallel_render.Aside(model).files() == render.render(model)
+    parallel_render.Aside(model).cancel()  # reaped, never read
+
+
 _OLD_MATCHER_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)\s*[\"'`]")
 
 
