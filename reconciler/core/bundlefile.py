@@ -10,11 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 import httpx
 
-__all__ = ["BundleError", "read"]
+from reconciler.core import conditions
+from reconciler.core.loop import TemporaryError
+from reconciler.core.status import Status
+
+__all__ = ["BundleError", "Current", "Source", "read"]
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Named)
 
 
 class BundleError(Exception):
@@ -62,3 +78,72 @@ def _fetch(location: str, path: str, *, token: str | None, timeout: float) -> by
     if digest and hashlib.sha256(response.content).hexdigest() != digest:
         raise BundleError(f"{url}: SHA-256 does not match X-Converge-Sha256")
     return response.content
+
+
+class Source(Generic[T]):
+    """Loads one bundle file at `location` (a directory or an `http(s)://` URL) and parses it.
+
+    `parse` turns the verified bytes into items and raises one of `errors` when they are
+    invalid; either way a failure surfaces as `BundleError`.
+    """
+
+    def __init__(self, location: str, path: str,
+                 parse: Callable[[bytes], tuple[T, ...]], errors: type[Exception], *,
+                 token: str | None = None, timeout: float = 10.0) -> None:
+        self.location = location
+        self.path = path
+        self._parse, self._errors = parse, errors
+        self._token = token
+        self._timeout = timeout
+
+    def load(self) -> tuple[T, ...]:
+        """The items in the bundle file.
+
+        Raises:
+            BundleError: unreadable, unverifiable or invalid.
+        """
+        data = read(self.location, self.path, token=self._token, timeout=self._timeout)
+        try:
+            return self._parse(data)
+        except self._errors as error:
+            raise BundleError(str(error)) from None
+
+
+class Current(Generic[T]):
+    """The items a daemon works from, replaced by each successful bundle read.
+
+    Calling it returns the items (thread-safe); `refresh` is the body of the daemon's
+    `bundle` loop: on failure it keeps the items it has, marks the daemon not ready until a
+    first bundle loaded, and raises `TemporaryError` so the loop backs off.
+    """
+
+    def __init__(self, source: Source[T], status: Status, *, daemon: str, noun: str) -> None:
+        self.source, self.status = source, status
+        self.daemon, self.noun = daemon, noun
+        self.loaded = False
+        self._lock = threading.Lock()
+        self._items: tuple[T, ...] = ()
+        self._log = logging.getLogger(f"converge.{daemon}")
+
+    def __call__(self) -> tuple[T, ...]:
+        with self._lock:
+            return self._items
+
+    def refresh(self) -> None:
+        """Read the bundle once; see the class docstring."""
+        try:
+            items = self.source.load()
+        except BundleError as error:
+            if not self.loaded:
+                self.status.set(conditions.READY, False, "BundleUnavailable", str(error))
+            raise TemporaryError(f"bundle {self.source.location}: {error}") from None
+        with self._lock:
+            changed = items != self._items
+            self._items = items
+        names = [item.name for item in items]
+        key = self.noun.rsplit(" ", 1)[-1]  # "healing policies" -> "policies"
+        if changed or not self.loaded:
+            self._log.info("%s loaded %d %s from %s", self.daemon, len(items), self.noun,
+                           self.source.location, extra={"event": key, key: names})
+        self.loaded = True
+        self.status.update({"bundle": {"location": self.source.location, key: names}})

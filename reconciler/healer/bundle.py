@@ -17,25 +17,10 @@ SERVER_PATH = "/api/v1/bundles/reconciler/files/healing.json"
 __all__ = ["HEALING", "BundleError", "BundleSource"]
 
 
-class BundleSource:
-    """Loads policies from `location` (a directory or an `http(s)://` URL)."""
+class BundleSource(bundlefile.Source[config.Policy]):
+    """Loads the policies of the bundle at `location` (a directory or an `http(s)://` URL)."""
 
     def __init__(self, location: str, *, token: str | None = None,
                  timeout: float = 10.0) -> None:
-        self.location = location
-        self.remote = location.startswith(("http://", "https://"))
-        self._token = token
-        self._timeout = timeout
-
-    def load(self) -> tuple[config.Policy, ...]:
-        """The bundle's policies.
-
-        Raises:
-            BundleError: unreadable, unverifiable or invalid.
-        """
-        data = bundlefile.read(self.location, HEALING, token=self._token,
-                               timeout=self._timeout)
-        try:
-            return config.parse(data)
-        except config.ConfigError as error:
-            raise BundleError(str(error)) from None
+        super().__init__(location, HEALING, config.parse, config.ConfigError, token=token,
+                         timeout=timeout)

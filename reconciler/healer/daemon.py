@@ -12,17 +12,15 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from reconciler.core import conditions, logs
-from reconciler.core.loop import LoopSettings, TemporaryError
+from reconciler.core import bundlefile, conditions, logs
+from reconciler.core.loop import LoopSettings
 from reconciler.core.runtime import Runtime
-from reconciler.healer.bundle import BundleError, BundleSource
-from reconciler.healer.config import Policy
+from reconciler.healer.bundle import BundleSource
 from reconciler.healer.engine import DockerEngine
 from reconciler.healer.events import EventSink, HttpEventSink, LogSink, Outbox
 from reconciler.healer.healer import Healer
@@ -51,46 +49,14 @@ class Options:
     log_format: str = "json"
 
 
-class _Policies:
-    """The current policies, replaced by each successful bundle read."""
-
-    def __init__(self, source: BundleSource, runtime: Runtime) -> None:
-        self.source, self.runtime = source, runtime
-        self.loaded = False
-        self._lock = threading.Lock()
-        self._policies: tuple[Policy, ...] = ()
-
-    def __call__(self) -> tuple[Policy, ...]:
-        with self._lock:
-            return self._policies
-
-    def refresh(self) -> None:
-        try:
-            policies = self.source.load()
-        except BundleError as error:
-            if not self.loaded:
-                self.runtime.status.set(conditions.READY, False, "BundleUnavailable",
-                                        str(error))
-            raise TemporaryError(f"bundle {self.source.location}: {error}") from None
-        with self._lock:
-            changed = policies != self._policies
-            self._policies = policies
-        if changed or not self.loaded:
-            _log.info("healer loaded %d healing policies from %s", len(policies),
-                      self.source.location, extra={"event": "policies",
-                                                   "policies": [p.name for p in policies]})
-        self.loaded = True
-        self.runtime.status.update({"bundle": {"location": self.source.location,
-                                               "policies": [p.name for p in policies]}})
-
-
 def run(options: Options) -> int:
     """Run the healer until SIGTERM; the exit status."""
     logs.configure(daemon="healer", json_lines=options.log_format == "json")
     runtime = Runtime("healer", version=_version())
     runtime.status.set(conditions.READY, False, "Starting", "reading the bundle")
     metrics = HealerMetrics(runtime.registry)
-    policies = _Policies(BundleSource(options.bundle, token=options.token), runtime)
+    policies = bundlefile.Current(BundleSource(options.bundle, token=options.token),
+                                runtime.status, daemon="healer", noun="healing policies")
     engine = DockerEngine(options.docker_host)
     records = Records(options.db)
     sink: EventSink = LogSink()

@@ -15,23 +15,10 @@ POOLS = "reconciler/pools.json"
 __all__ = ["POOLS", "BundleError", "BundleSource"]
 
 
-class BundleSource:
-    """Loads pools from `location` (a directory or an `http(s)://` URL)."""
+class BundleSource(bundlefile.Source[config.Pool]):
+    """Loads the pools of the bundle at `location` (a directory or an `http(s)://` URL)."""
 
     def __init__(self, location: str, *, token: str | None = None,
                  timeout: float = 10.0) -> None:
-        self.location = location
-        self._token = token
-        self._timeout = timeout
-
-    def load(self) -> tuple[config.Pool, ...]:
-        """The bundle's pools.
-
-        Raises:
-            BundleError: unreadable, unverifiable or invalid.
-        """
-        data = bundlefile.read(self.location, POOLS, token=self._token, timeout=self._timeout)
-        try:
-            return config.parse(data)
-        except config.ConfigError as error:
-            raise BundleError(str(error)) from None
+        super().__init__(location, POOLS, config.parse, config.ConfigError, token=token,
+                         timeout=timeout)

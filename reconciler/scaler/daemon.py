@@ -12,18 +12,16 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from reconciler.core import conditions, logs
+from reconciler.core import bundlefile, conditions, logs
 from reconciler.core.events import EventSink, HttpEventSink, LogSink, Outbox
-from reconciler.core.loop import LoopSettings, TemporaryError
+from reconciler.core.loop import LoopSettings
 from reconciler.core.runtime import Runtime
-from reconciler.scaler.bundle import BundleError, BundleSource
-from reconciler.scaler.config import Pool
+from reconciler.scaler.bundle import BundleSource
 from reconciler.scaler.engine import DockerEngine
 from reconciler.scaler.metrics import ScalerMetrics
 from reconciler.scaler.metrics_source import PrometheusSource
@@ -54,45 +52,14 @@ class Options:
     log_format: str = "json"
 
 
-class _Pools:
-    """The current pools, replaced by each successful bundle read."""
-
-    def __init__(self, source: BundleSource, runtime: Runtime) -> None:
-        self.source, self.runtime = source, runtime
-        self.loaded = False
-        self._lock = threading.Lock()
-        self._pools: tuple[Pool, ...] = ()
-
-    def __call__(self) -> tuple[Pool, ...]:
-        with self._lock:
-            return self._pools
-
-    def refresh(self) -> None:
-        try:
-            pools = self.source.load()
-        except BundleError as error:
-            if not self.loaded:
-                self.runtime.status.set(conditions.READY, False, "BundleUnavailable",
-                                        str(error))
-            raise TemporaryError(f"bundle {self.source.location}: {error}") from None
-        with self._lock:
-            changed = pools != self._pools
-            self._pools = pools
-        if changed or not self.loaded:
-            _log.info("scaler loaded %d worker pools from %s", len(pools), self.source.location,
-                      extra={"event": "pools", "pools": [p.name for p in pools]})
-        self.loaded = True
-        self.runtime.status.update({"bundle": {"location": self.source.location,
-                                               "pools": [p.name for p in pools]}})
-
-
 def run(options: Options) -> int:
     """Run the scaler until SIGTERM; the exit status."""
     logs.configure(daemon="scaler", json_lines=options.log_format == "json")
     runtime = Runtime("scaler", version=_version())
     runtime.status.set(conditions.READY, False, "Starting", "reading the bundle")
     metrics = ScalerMetrics(runtime.registry)
-    pools = _Pools(BundleSource(options.bundle, token=options.token), runtime)
+    pools = bundlefile.Current(BundleSource(options.bundle, token=options.token),
+                                runtime.status, daemon="scaler", noun="worker pools")
     engine = DockerEngine(options.docker_host, network=options.network,
                           labels=dict(options.labels))
     source = PrometheusSource(options.prometheus)
