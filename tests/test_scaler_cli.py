@@ -42,3 +42,9 @@ def test_history_without_a_database(runner: CliRunner, tmp_path: Path) -> None:
 def test_scaler_needs_bundle_and_prometheus(runner: CliRunner) -> None:
     assert runner.invoke(main, ["scaler"]).exit_code == 2
     assert runner.invoke(main, ["scaler", "--bundle", "out"]).exit_code == 2
+
+
+def test_scaler_refuses_a_prometheus_that_is_not_a_url(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["scaler", "--bundle", "out", "--prometheus", "localhost:9090"])
+    assert result.exit_code == 2
+    assert "not an http(s):// URL" in result.output

@@ -181,3 +181,13 @@ def test_watch_recompiles_on_save_and_keeps_the_last_good_bundle(tmp_path: Path)
     assert watch.process.returncode == 0, err
     assert "Traceback" not in err and err.rstrip().endswith("stopped")
     assert sum(line.startswith("not compiled") for line in watch.seen) == 1
+
+
+def test_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from compiler.cli import main
+
+    result = CliRunner().invoke(main, ["watch", str(tmp_path / "missing")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output

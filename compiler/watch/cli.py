@@ -41,7 +41,8 @@ class _Enqueue(FileSystemEventHandler):
 
 
 @click.command("watch")
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("path", default=".",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=Path("out"),
               show_default=True, help="The bundle directory, replaced as a whole.")
 @click.option("--debounce", "delay", type=click.FloatRange(min=0), default=0.3,

@@ -81,6 +81,9 @@ def scaler_group(ctx: click.Context, bundle: str | None, prometheus: str | None,
         raise click.UsageError("--bundle DIR|URL is required")
     if not prometheus:
         raise click.UsageError("--prometheus URL is required")
+    if not prometheus.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{prometheus!r} is not an http(s):// URL",
+                                 param_hint="'--prometheus'")
     from reconciler.core import runner
     from reconciler.scaler import daemon
     try:
