@@ -151,3 +151,19 @@ def test_the_demo_drives_the_daemons_only_through_their_commands_and_apis() -> N
     for path in sorted((ROOT / "reconciler" / "demo").glob("*.py")):
         names = re.findall(r"^\s*(?:from|import) (reconciler\.\w+)", path.read_text(), re.M)
         assert set(names) <= {"reconciler.demo"}, path
+
+
+def test_the_example_is_found_beside_the_code_or_in_the_current_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    from reconciler.demo import cli
+
+    assert cli._find_example() == cli._EXAMPLE  # a source checkout
+    monkeypatch.setattr(cli, "_EXAMPLE", tmp_path / "installed" / "repo-example")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(click.UsageError, match="--example"):
+        cli._find_example()
+    (tmp_path / "repo-example").mkdir()
+    (tmp_path / "repo-example" / "converge.yaml").write_text("")
+    assert cli._find_example() == tmp_path / "repo-example"

@@ -24,6 +24,15 @@ from reconciler.demo import stack as stacks
 _EXAMPLE = Path(__file__).resolve().parents[2] / "repo-example"
 
 
+def _find_example() -> Path:
+    """repo-example/ beside the code (a source checkout), else in the current directory."""
+    for candidate in (_EXAMPLE, Path.cwd() / "repo-example"):
+        if (candidate / "converge.yaml").is_file():
+            return candidate
+    raise click.UsageError("cannot find repo-example/: run the demo from a converge "
+                           "checkout, or give --example DIR (a specs repository)")
+
+
 @click.command("demo")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the demo keeps its repository, state and logs (default: a new "
@@ -33,10 +42,12 @@ _EXAMPLE = Path(__file__).resolve().parents[2] / "repo-example"
 @click.option("--no-containers", is_flag=True,
               help="Skip the healer and scaler steps (they need podman).")
 @click.option("--example", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=_EXAMPLE, show_default=True, hidden=True,
-              help="The specs repository the demo copies.")
-def demo(workdir: Path | None, keep: bool, no_containers: bool, example: Path) -> None:
+              default=None,
+              help="The specs repository the demo copies (default: repo-example/ of the "
+                   "converge checkout, or of the current directory).")
+def demo(workdir: Path | None, keep: bool, no_containers: bool, example: Path | None) -> None:
     """Run converge's whole loop on loopback ports and prove each step."""
+    example = example or _find_example()
     console = Console(highlight=False, soft_wrap=True)
     temporary = workdir is None
     root = workdir or Path(tempfile.mkdtemp(prefix="converge-demo-"))
