@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import email.message
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
 from reconciler.notifier import splitting
@@ -119,6 +119,30 @@ def http_status(answer: HttpAnswer) -> Outcome | None:
     if answer.status == 408 or answer.status >= 500:
         return Outcome("retry", f"HTTP {answer.status}: {text}")
     return Outcome("permanent", f"HTTP {answer.status}: {text}")
+
+
+def errcode_outcome(answer: HttpAnswer, *, rate_limited: int,
+                    retry: Collection[int]) -> Outcome:
+    """DingTalk's and WeCom's answers: HTTP 200 with `errcode` 0 on success.
+
+    `rate_limited` is the vendor's rate-limit code (waits for the channel's bucket);
+    `retry` the other codes worth retrying; any other code is permanent.
+    """
+    decided = http_status(answer)
+    if decided is not None:
+        return decided
+    body = answer.json()
+    if not isinstance(body, dict) or "errcode" not in body:
+        return Outcome("retry", f"unreadable answer: {answer.body[:200]!r}")
+    code = body.get("errcode")
+    if code == 0:
+        return SUCCESS
+    reason = f"errcode {code}: {body.get('errmsg', '')}"
+    if code == rate_limited:
+        return Outcome("retry", reason, rate_limited=True)
+    if code in retry:
+        return Outcome("retry", reason)
+    return Outcome("permanent", reason)
 
 
 def _retry_after(answer: HttpAnswer) -> float | None:

@@ -12,14 +12,13 @@ import urllib.parse
 from reconciler.notifier import signing, splitting
 from reconciler.notifier.channels import Channel
 from reconciler.notifier.vendors.base import (
-    SUCCESS,
     HttpAnswer,
     HttpRequest,
     Message,
     Outcome,
     Part,
     dumps,
-    http_status,
+    errcode_outcome,
     one_line,
     split_text,
 )
@@ -83,18 +82,4 @@ def request(channel: Channel, part: Part, now: float) -> HttpRequest:
 
 
 def classify(answer: HttpAnswer) -> Outcome:
-    decided = http_status(answer)
-    if decided is not None:
-        return decided
-    body = answer.json()
-    if not isinstance(body, dict) or "errcode" not in body:
-        return Outcome("retry", f"unreadable answer: {answer.body[:200]!r}")
-    code = body.get("errcode")
-    if code == 0:
-        return SUCCESS
-    reason = f"errcode {code}: {body.get('errmsg', '')}"
-    if code == 130101:
-        return Outcome("retry", reason, rate_limited=True)
-    if code in RETRY_CODES:
-        return Outcome("retry", reason)
-    return Outcome("permanent", reason)
+    return errcode_outcome(answer, rate_limited=130101, retry=RETRY_CODES)
