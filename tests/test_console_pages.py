@@ -90,7 +90,19 @@ NOTIFIER = {"daemon": "notifier", "ready": True, "conditions": [], "facts": {
     "channels": {"ops-mail": {"type": "email", "state": "retrying", "queueDepth": 3,
                               "deadLetters": 1, "delivered": 12, "lastError": "550 no such user",
                               "lastDeliveredAt": NOW - 30, "nextAttemptAt": None,
-                              "problem": None}}}}
+                              "problem": None}},
+    "outbox": [{"id": 42, "channel": "ops-mail", "kind": "alertmanager", "state": "pending",
+                "attempts": 2, "failures": 2, "receivedAt": NOW - 40, "finishedAt": None,
+                "nextAttemptAt": NOW + 12, "lastError": "550 no such user",
+                "summary": "[FIRING] DiskFull (2 alerts)"},
+               {"id": 41, "channel": "ops-mail", "kind": "event", "state": "delivered",
+                "attempts": 1, "failures": 0, "receivedAt": NOW - 50, "finishedAt": NOW - 49,
+                "nextAttemptAt": 0, "lastError": None,
+                "summary": "[ERROR] restart limit reached (healer)"}],
+    "recentDeadLetters": [{"id": 7, "channel": "ops-mail", "reason": "550 no such user",
+                           "failedAt": NOW - 3600, "attempts": 9, "kind": "alertmanager",
+                           "receivedAt": NOW - 7200,
+                           "summary": "[RESOLVED] DiskFull (1 alert)"}]}}
 HEALER = {"daemon": "healer", "ready": True, "conditions": [], "facts": {
     "engine": {"ok": True, "error": None}, "states": {"healthy": 1}, "pendingEvents": 0,
     "containers": [{"id": "abc", "name": "api-1", "service": "api", "policy": "web",
@@ -116,7 +128,7 @@ SCALER = {"daemon": "scaler", "ready": False,
 
 @pytest.mark.parametrize(("payload", "fact", "cell"), [
     pytest.param(NOTIFIER, ("dead letters", "1"), "550 no such user", id="notifier"),
-    pytest.param(HEALER, ("container engine", "reachable"), "360.5s", id="healer-mtbf"),
+    pytest.param(HEALER, ("container engine", "reachable"), "6m 0s", id="healer-mtbf"),
     pytest.param(HEALER, ("states", "healthy=1"), "health_check_failed", id="healer-history"),
     pytest.param(SCALER, ("container engine", "unreachable: no socket"),
                  "queue 120 > 30 per replica: 3 → 4", id="scaler-decision"),
@@ -131,6 +143,20 @@ def test_daemon_views_show_the_key_facts(payload: dict[str, Any], fact: tuple[st
     assert view.available and fact in view.facts
     if cell is not None:
         assert any(cell in r for t in view.tables for r in t.rows)
+
+
+def test_the_notifier_view_lists_its_outbox_and_dead_letters() -> None:
+    view = pages.daemon_view("notifier", "http://x", NOTIFIER, now=NOW)
+    tables = {t.title: t for t in view.tables}
+    outbox = tables["Outbox, newest first"]
+    assert [r[0] for r in outbox.rows] == ["42", "41"]
+    pending, delivered = (dict(zip(outbox.columns, r, strict=True)) for r in outbox.rows)
+    assert pending["message"] == "[FIRING] DiskFull (2 alerts)"
+    assert pending["next attempt"] == "in 12s" and pending["received"] == "40s ago"
+    assert delivered["next attempt"] == "—" and delivered["last error"] == "—"
+    letter, = tables["Dead letters, newest first"].rows
+    assert letter == ("7", "1h 0m ago", "ops-mail", "[RESOLVED] DiskFull (1 alert)", "9",
+                      "550 no such user")
 
 
 def test_a_daemon_not_ready_says_why() -> None:

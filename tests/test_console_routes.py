@@ -99,6 +99,15 @@ def test_a_token_in_the_query_becomes_an_http_only_strict_cookie(server: h.Runni
         assert browser.get("/api/v1/clusters").status_code == 401  # the cookie is console-only
 
 
+def test_ui_without_its_slash_redirects_and_keeps_the_token(server: h.RunningServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as browser:
+        moved = browser.get(f"/ui?token={h.TOKEN}")
+        assert moved.status_code == 308 and moved.headers["Location"] == f"/ui/?token={h.TOKEN}"
+        assert browser.get("/ui", follow_redirects=True).status_code == 401  # no token: no page
+        landed = browser.get(f"/ui?token={h.TOKEN}", follow_redirects=True)
+        assert landed.status_code == 200 and str(landed.url) == f"{server.url}/ui/"
+
+
 def test_pages_show_the_real_state(server: h.RunningServer) -> None:
     report = {"clusterId": "eu-west-1", "target": "prometheus", "result": "failure",
               "commit": server.client.get("/api/v1/config/sync").json()["commit"],

@@ -2,21 +2,26 @@
 proof in its output, exit 0, and afterwards no process (nor container) it started.
 
 Needs Prometheus, Alertmanager and vmalert (scripts/install-tools); the container steps
-need podman (scripts/install-tools --with-podman). Missing tools skip the test locally and
-fail it in CI, like the other real-tool tests.
+need podman (scripts/install-tools --with-podman), and the console's check chromium and
+Playwright; its screenshots go to tests/artifacts/ (demo-console-*.png). Missing tools
+skip the test locally and fail it in CI, like the other real-tool tests.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import realtools
+from test_console_browser import _playwright, artifacts
 
 from reconciler.demo import containers
 
@@ -96,19 +101,95 @@ def test_demo_without_containers_then_ctrl_c(tmp_path: Path) -> None:
     assert _survivors(workdir) == []
 
 
-def test_demo_with_containers(tmp_path: Path) -> None:
+@pytest.mark.browser
+def test_demo_with_containers_and_its_console_in_chromium(tmp_path: Path) -> None:
+    """The whole demo, then its console in a real headless Chromium while everything still
+    runs (--keep): the fleet, the refused commit, the notifier's outbox, the healer's
+    failure history and MTBF, the scaler's decisions. Ctrl-C then stops it all."""
     _need("prometheus", "prometheus-alertmanager", "vmalert", "podman", "busybox")
+    chromium = realtools.tool("chromium")
+    sync_playwright = _playwright()
     workdir = tmp_path / "demo"
-    done = subprocess.run([*_CONVERGE, "demo", "--workdir", str(workdir)],
-                          capture_output=True, text=True, timeout=150)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    for proof in (*_CORE_PROOFS, "healer restarted it 3 times", "phase now budget_exhausted",
-                  "sink received the healer's event: '[FIRING] ",
-                  "✓ step 5 proved", "running now: 4", "✓ step 6 proved"):
-        assert proof in output, f"missing {proof!r} in:\n{output}"
+    demo = subprocess.Popen([*_CONVERGE, "demo", "--keep", "--workdir", str(workdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = _until_kept(demo, timeout=180)
+    try:
+        assert "press Ctrl-C to stop" in output, output
+        for proof in (*_CORE_PROOFS, "healer restarted it 3 times",
+                      "phase now budget_exhausted", "sink received the healer's event: '[FIRING] ",
+                      "✓ step 5 proved", "running now: 4", "✓ step 6 proved"):
+            assert proof in output, f"missing {proof!r} in:\n{output}"
+        console_url = re.search(r"console (http://\S+/ui/\?token=\S+),", output)
+        assert console_url, output
+        _browse_the_console(sync_playwright, chromium, console_url.group(1))
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            rest, _ = demo.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            rest, _ = demo.communicate()
+    output += rest
+    assert demo.returncode == 0, output
+    assert "stopped every process the demo started" in output
     assert _survivors(workdir) == []
     listed = subprocess.run(["podman", "ps", "-aq", "--filter",
                              f"label={containers.LABEL}={workdir}"],
                             capture_output=True, text=True, timeout=60, check=True)
     assert listed.stdout.split() == []
+
+
+def _until_kept(demo: subprocess.Popen[str], *, timeout: float) -> str:
+    """The demo's output up to its "press Ctrl-C" line (or its end, or the timeout)."""
+    assert demo.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    for line in demo.stdout:
+        lines.append(line)
+        if "press Ctrl-C to stop" in line or time.monotonic() > deadline:
+            break
+    return "".join(lines)
+
+
+def _browse_the_console(sync_playwright: Any, chromium: str, url_with_token: str) -> None:
+    base = url_with_token.split("/ui/", 1)[0]
+    shots = artifacts()
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(url_with_token)
+            assert page.url == f"{base}/ui/"
+            served = page.locator("#served-commit").inner_text()
+            for target in ("prometheus", "alertmanager", "vmalert"):
+                row = page.locator(f'tr[data-target="{target}"]').inner_text()
+                assert "demo" in row and "converged" in row and "not converged" not in row, row
+            assert "3 of 3 converged" in page.locator("main").inner_text()
+            page.screenshot(path=str(shots / "demo-console-fleet.png"), full_page=True)
+
+            page.click("text=Compiles")
+            page.wait_for_url(f"{base}/ui/compiles")
+            rows = page.locator("#compiles tbody tr")
+            texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+            assert served in texts[0] and "success" in texts[0]  # the fix, served
+            refused = next(t for t in texts if "failure" in t)  # the bad commit of step 3
+            assert "rules/demo.yaml:10" in refused and "promql/syntax" in refused
+            page.screenshot(path=str(shots / "demo-console-compiles.png"), full_page=True)
+
+            page.click("text=Daemons")
+            page.wait_for_url(f"{base}/ui/daemons")
+            notifier = page.locator("#daemon-notifier").inner_text()
+            assert "Outbox, newest first" in notifier
+            assert "[FIRING] DemoQueueBacklog" in notifier and "delivered" in notifier
+            assert "restart limit exceeded (healer)" in notifier
+            healer = page.locator("#daemon-healer").inner_text()
+            assert "budget_exhausted" in healer and "MTBF per service" in healer
+            assert "auto_restart" in healer and "restart_limit_exceeded" in healer
+            scaler = page.locator("#daemon-scaler").inner_text()
+            assert "demo-workers" in scaler and "metric 1 = 100" in scaler
+            page.screenshot(path=str(shots / "demo-console-daemons.png"), full_page=True)
+        finally:
+            browser.close()
+    assert requested and all(r.startswith(base + "/") for r in requested), requested

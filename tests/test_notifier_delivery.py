@@ -116,6 +116,12 @@ def test_permanent_failure_is_dead_lettered_visible_and_retryable(tmp_path: Path
             facts = (await client.get("/status")).json()["facts"]
             assert facts["deadLetters"] == 1
             assert facts["channels"]["wc"]["lastError"] is None  # the next one went out
+            dead, = facts["recentDeadLetters"]  # what the console shows
+            assert dead["id"] == letters[0]["id"] and "body" not in dead
+            assert dead["summary"] == "[FIRING] HighCPU (1 alert)"
+            assert dead["reason"] == "errcode 93000: invalid key"
+            assert [(m["id"], m["state"]) for m in facts["outbox"]] == [
+                (letters[0]["id"] + 1, "delivered"), (letters[0]["id"], "dead")]
             metrics = (await client.get("/metrics")).text
             assert 'converge_notifier_dead_lettered_total{channel="wc"} 1.0' in metrics
             answer = await client.post(f"/api/v1/dead-letters/{letters[0]['id']}/retry")

@@ -174,6 +174,26 @@ def test_dedup_key_ignores_ends_at_but_not_status_or_channel() -> None:
     assert key != intake.dedup_key("d", "alertmanager", first)
 
 
+@pytest.mark.parametrize(("kind", "body", "line"), [
+    pytest.param("alertmanager", _payload(commonLabels={"alertname": "A"},
+                                          groupLabels={"alertname": "g"}),
+                 "[FIRING] A (1 alert)", id="common-alertname-wins"),
+    pytest.param("alertmanager", _payload(status="resolved", alerts=[{}, {}],
+                                          groupLabels={"team": "db", "env": "prod"}),
+                 "[RESOLVED] env=prod, team=db (2 alerts)", id="group-labels"),
+    pytest.param("alertmanager", _payload(alerts=[]), "[FIRING] alerts (0 alerts)",
+                 id="nothing-to-name"),
+    pytest.param("event", intake.event({"title": "restart limit", "source": "healer"}),
+                 "[ERROR] restart limit (healer)", id="event"),
+    pytest.param("event", intake.event({"title": "back", "source": "healer", "level": "info",
+                                        "status": "resolved"}),
+                 "[INFO resolved] back (healer)", id="resolved-event"),
+])
+def test_a_stored_message_summarises_in_one_line(kind: str, body: dict[str, Any],
+                                                 line: str) -> None:
+    assert intake.summary(kind, body) == line
+
+
 def test_dedup_key_of_events_ignores_time() -> None:
     event = intake.event({"title": "t", "source": "healer", "time": "1"})
     later = intake.event({"title": "t", "source": "healer", "time": "2"})

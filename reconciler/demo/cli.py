@@ -86,13 +86,17 @@ def _walk(console: Console, supervisor: processes.Supervisor, *, example: Path,
           containers_wanted: bool, keep: bool) -> bool:
     """Start the stack, run every step, and (with --keep) wait for Ctrl-C."""
     console.rule("converge demo")
+    skip_reason = containers.unavailable_reason() if containers_wanted \
+        else "--no-containers was given"
     try:
         with console.status("starting the config server, targets, sidecars and notifier"):
             stack = stacks.start(supervisor, example=example,
-                                 say=lambda line: console.print(f"  [green]up[/green] {line}"))
+                                 say=lambda line: console.print(f"  [green]up[/green] {line}"),
+                                 container_daemons=skip_reason is None)
     except processes.StartError as error:
         console.print(f"[red]could not start the stack:[/red] {error}")
         return False
+    console.print(f"  [green]up[/green] console            {stack.console_url}")
     try:
         plan: list[tuple[str, Callable[[], steps.Proof]]] = [
             ("1", lambda: steps.first_sync(stack)),
@@ -103,12 +107,13 @@ def _walk(console: Console, supervisor: processes.Supervisor, *, example: Path,
         for number, step in plan:
             if not _run_step(console, number, step):
                 return False
-        if not _container_steps(console, supervisor, stack, wanted=containers_wanted):
+        if not _container_steps(console, supervisor, stack, skip_reason=skip_reason):
             return False
         if keep:
             try:  # from before the message: Ctrl-C may come as soon as it is shown
-                console.print(f"everything keeps running (config server {stack.server_url}, "
-                              f"work directory {supervisor.workdir}); press Ctrl-C to stop")
+                console.print(f"everything keeps running (console {stack.console_url}, "
+                              f"work directory {supervisor.workdir}); press Ctrl-C to stop",
+                              markup=False)
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
@@ -119,9 +124,9 @@ def _walk(console: Console, supervisor: processes.Supervisor, *, example: Path,
 
 
 def _container_steps(console: Console, supervisor: processes.Supervisor,
-                     stack: stacks.Stack, *, wanted: bool) -> bool:
+                     stack: stacks.Stack, *, skip_reason: str | None) -> bool:
     """Steps 5 and 6 on podman when it is reachable; say clearly when they are skipped."""
-    reason = containers.unavailable_reason() if wanted else "--no-containers was given"
+    reason = skip_reason
     engine = None
     if reason is None:
         try:

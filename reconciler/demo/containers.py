@@ -157,7 +157,7 @@ def crash_loop(s: stacks.Stack, sup: processes.Supervisor, engine: Engine) -> st
         workspace.DEMO_IMAGE, ["sh", "-c", "sleep 2; exit 1"], detach=True,
         name=f"demo-crashloop-{int(time.time())}", network_mode="host", stop_signal="KILL",
         labels={LABEL: str(s.workdir), key: value})
-    port = processes.free_port()
+    port = s.daemon_ports["healer"]
     healer = sup.start("healer", _daemon_argv(s, engine, "healer", port),
                        env={"CONVERGE_TOKEN": stacks.TOKEN})
     sup.wait_ready(healer, f"http://127.0.0.1:{port}/health/live")
@@ -199,7 +199,7 @@ def pool_grows(s: stacks.Stack, sup: processes.Supervisor, engine: Engine) -> st
     s.exporter.set("demo_queue_length", 10)
     steps.wait_for(lambda: _query(s, "sum(demo_queue_length)") == 10.0,
                    what="Prometheus to scrape the short queue")
-    port = processes.free_port()
+    port = s.daemon_ports["scaler"]
     scaler = sup.start("scaler", [*_daemon_argv(s, engine, "scaler", port),
                                   "--prometheus", s.target_urls["prometheus"],
                                   "--network", "host", "--interval", "1s",

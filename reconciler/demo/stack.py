@@ -21,6 +21,7 @@ TOKEN = "converge-demo-token"
 CLUSTER = "demo"
 FIRST_THRESHOLD = 50
 TARGETS = ("prometheus", "alertmanager", "vmalert")
+CONTAINER_DAEMONS = ("healer", "scaler")
 
 CONVERGE = [sys.executable, "-c", "from compiler.cli import run; run()"]
 
@@ -46,6 +47,13 @@ class Stack:
     notifier_url: str
     target_urls: dict[str, str]
     dests: dict[str, Path]
+    daemon_ports: dict[str, int]
+    """The ports kept for the healer and the scaler (the console already lists them)."""
+
+    @property
+    def console_url(self) -> str:
+        """The console, with the token that sets its cookie."""
+        return f"{self.server_url}/ui/?token={TOKEN}"
 
     @property
     def auth(self) -> dict[str, str]:
@@ -53,14 +61,18 @@ class Stack:
         return {"Authorization": f"Bearer {TOKEN}"}
 
 
-def start(sup: processes.Supervisor, *, example: Path,
-          say: Callable[[str], None]) -> Stack:
-    """Start everything but the container daemons, each ready before the next one starts."""
+def start(sup: processes.Supervisor, *, example: Path, say: Callable[[str], None],
+          container_daemons: bool = True) -> Stack:
+    """Start everything but the container daemons, each ready before the next one starts.
+
+    With `container_daemons`, ports are kept for the healer and the scaler and the config
+    server's console lists them from the start (unavailable until they run)."""
     exporter = local.Exporter()
     exporter.set("demo_queue_length", 0)
     sink = local.Sink()
     try:
-        return _start(sup, example=example, say=say, exporter=exporter, sink=sink)
+        return _start(sup, example=example, say=say, exporter=exporter, sink=sink,
+                      later=CONTAINER_DAEMONS if container_daemons else ())
     except BaseException:
         exporter.close()
         sink.close()
@@ -68,11 +80,11 @@ def start(sup: processes.Supervisor, *, example: Path,
 
 
 def _start(sup: processes.Supervisor, *, example: Path, say: Callable[[str], None],
-           exporter: local.Exporter, sink: local.Sink) -> Stack:
+           exporter: local.Exporter, sink: local.Sink, later: tuple[str, ...]) -> Stack:
     workdir = sup.workdir
     ports = {name: processes.free_port()
              for name in ("server", "notifier", *TARGETS, "sc-prometheus", "sc-alertmanager",
-                          "sc-vmalert")}
+                          "sc-vmalert", *later)}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     repo, secret_names = workspace.create(
         example=example, root=workdir / "repo", sink_url=sink.url,
@@ -87,7 +99,9 @@ def _start(sup: processes.Supervisor, *, example: Path, say: Callable[[str], Non
         "--listen", f"127.0.0.1:{ports['server']}", "--interval", "1s",
         "--token-file", str(token_file), "--db", str(workdir / "server" / "state.db"),
         "--cache-dir", str(workdir / "server" / "git"), "--compile-in", "thread",
-        "--log-format", "text"])
+        "--log-format", "text",
+        *(flag for name in ("notifier", *later) for flag in ("--daemon", f"{name}={url[name]}"))
+    ])
     sup.wait_ready(server, url["server"] + "/health/ready", timeout=60)
     say(f"config server      {url['server']}")
 
@@ -152,7 +166,8 @@ def _start(sup: processes.Supervisor, *, example: Path, say: Callable[[str], Non
     say(f"notifier           {url['notifier']} → sink {sink.url}")
     return Stack(workdir=workdir, repo=repo, exporter=exporter, sink=sink,
                  server_url=url["server"], notifier_url=url["notifier"],
-                 target_urls={t: url[t] for t in TARGETS}, dests=dests)
+                 target_urls={t: url[t] for t in TARGETS}, dests=dests,
+                 daemon_ports={name: ports[name] for name in later})
 
 
 def close(stack: Stack) -> None:

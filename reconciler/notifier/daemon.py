@@ -116,6 +116,8 @@ class NotifierDaemon:
         last_prune = 0.0
         while True:
             self.notifier.refresh_status()
+            with contextlib.suppress(Exception):  # a busy store only delays the listing
+                await self.notifier.refresh_listing()
             if time.monotonic() - last_prune > 60:
                 last_prune = time.monotonic()
                 with contextlib.suppress(Exception):

@@ -111,6 +111,26 @@ def event_channels(event_: Mapping[str, Any], routes: Mapping[str, Mapping[str, 
     return sorted(chosen)
 
 
+def summary(kind: str, body: Mapping[str, Any]) -> str:
+    """One line saying what a stored message is, for the console: `[FIRING] Name (3 alerts)`
+    for an Alertmanager group, `[ERROR] title (source)` for a daemon event."""
+    if kind == "event":
+        level = str(body.get("level", "")).upper()
+        resolved = " resolved" if body.get("status") == "resolved" else ""
+        return f"[{level}{resolved}] {body.get('title', '')} ({body.get('source', '')})"
+    common, group = _labels(body.get("commonLabels")), _labels(body.get("groupLabels"))
+    alerts = body.get("alerts")
+    count = len(alerts) if isinstance(alerts, list) else 0
+    name = (common.get("alertname") or group.get("alertname")
+            or ", ".join(f"{k}={v}" for k, v in sorted(group.items())))
+    return (f"[{str(body.get('status', '')).upper()}] {name or 'alerts'} "
+            f"({count} alert{'' if count == 1 else 's'})")
+
+
+def _labels(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
 def _digest(value: Any) -> str:
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -306,6 +306,20 @@ class Outbox:
 
         return await self._call(read)
 
+    async def recent(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest messages, whatever their state, for the console (body included)."""
+
+        def read(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute(
+                "SELECT id, channel, kind, body, state, attempts, failures, received_at, "
+                "finished_at, next_attempt_at, last_error FROM messages ORDER BY id DESC "
+                "LIMIT ?", (limit,)).fetchall()
+            keys = ("id", "channel", "kind", "body", "state", "attempts", "failures",
+                    "receivedAt", "finishedAt", "nextAttemptAt", "lastError")
+            return [dict(zip(keys, tuple(row), strict=True)) for row in rows]
+
+        return await self._call(read)
+
     async def requeue(self, message_id: int) -> str | None:
         """Put a dead letter back at the head of its channel's queue; its channel, or None."""
 

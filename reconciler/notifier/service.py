@@ -23,6 +23,9 @@ from reconciler.notifier.outbox import NewMessage, Outbox
 
 log = logging.getLogger("converge.notifier")
 
+LISTED = 20
+"""Newest messages and dead letters shown on `/status`."""
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Accepted:
@@ -209,6 +212,17 @@ class Notifier:
             worker.state.dead_letters = max(0, worker.state.dead_letters - 1)
         return gone
 
+    async def refresh_listing(self, *, limit: int = LISTED) -> None:
+        """Push the newest messages and dead letters to `/status` (for the console), each
+        as a one-line summary rather than its body."""
+        recent = await self.outbox.recent(limit=limit)
+        letters = await self.outbox.dead_letters(limit=limit)
+        self.status.update({
+            "outbox": [{**_without_body(m), "summary": _summary(m)} for m in recent],
+            "recentDeadLetters": [{**_without_body(d), "summary": _summary(d)}
+                                  for d in letters],
+        })
+
     def refresh_status(self) -> None:
         """Push per-channel state to `/status` and the gauges."""
         channels: dict[str, Any] = {}
@@ -224,3 +238,15 @@ class Notifier:
             "queueDepth": sum(w.state.queue_depth for w in self.workers.values()),
             "possibleDuplicates": self.possible_duplicates,
         })
+
+
+def _without_body(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key != "body"}
+
+
+def _summary(row: Mapping[str, Any]) -> str:
+    try:
+        body = json.loads(row["body"])
+    except (TypeError, ValueError):
+        return "(unreadable body)"
+    return intake.summary(str(row["kind"]), body) if isinstance(body, dict) else "(not an object)"

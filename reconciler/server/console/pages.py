@@ -177,6 +177,17 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _seconds(value: Any) -> str:
+    """A duration in seconds as `2.7s`, `6m 0s` or `3h 5m`."""
+    if not isinstance(value, (int, float)):
+        return _text(value)
+    if value < 60:
+        return f"{value:.1f}s"
+    whole = int(value)
+    return f"{whole // 60}m {whole % 60}s" if whole < 3600 else \
+        f"{whole // 3600}h {whole % 3600 // 60}m"
+
+
 def _time(value: Any, now: float) -> str:
     return ago(float(value), now).ago if isinstance(value, (int, float)) and value else "—"
 
@@ -205,7 +216,28 @@ def _notifier(facts: Mapping[str, Any], now: float) -> _Rendered:
         if isinstance(channels, dict) else []
     table = Table("Channels", ("channel", "type", "state", "outbox", "dead letters",
                                "delivered", "last delivery", "last error"), tuple(rows))
-    return summary, [table]
+    outbox = Table("Outbox, newest first", ("id", "received", "channel", "message", "state",
+                                            "attempts", "next attempt", "last error"),
+                   tuple((_text(m.get("id")), _time(m.get("receivedAt"), now),
+                          _text(m.get("channel")), _text(m.get("summary")),
+                          _text(m.get("state")), _text(m.get("attempts")),
+                          _due(m, now), _text(m.get("lastError")))
+                         for m in _dicts(facts.get("outbox"))))
+    letters = Table("Dead letters, newest first", ("id", "failed", "channel", "message",
+                                                   "attempts", "reason"),
+                    tuple((_text(d.get("id")), _time(d.get("failedAt"), now),
+                           _text(d.get("channel")), _text(d.get("summary")),
+                           _text(d.get("attempts")), _text(d.get("reason")))
+                          for d in _dicts(facts.get("recentDeadLetters"))))
+    return summary, [table, outbox, letters]
+
+
+def _due(message: Mapping[str, Any], now: float) -> str:
+    """When a pending message is tried next: `now`, `in 12s`, or — once it is finished."""
+    at = message.get("nextAttemptAt")
+    if message.get("state") != "pending" or not isinstance(at, (int, float)):
+        return "—"
+    return f"in {int(at - now)}s" if at > now else "now"
 
 
 def _healer(facts: Mapping[str, Any], now: float) -> _Rendered:
@@ -220,7 +252,7 @@ def _healer(facts: Mapping[str, Any], now: float) -> _Rendered:
     mtbf = facts.get("mtbf")
     if isinstance(mtbf, dict) and mtbf:
         tables.append(Table("MTBF per service", ("service", "MTBF"),
-                            tuple((s, f"{_text(v)}s") for s, v in sorted(mtbf.items()))))
+                            tuple((s, _seconds(v)) for s, v in sorted(mtbf.items()))))
     failures = _dicts(facts.get("failures"))
     if failures:
         tables.append(Table("Failure history",

@@ -47,10 +47,17 @@ def add_routes(app: web.Application, server: ConfigServer) -> None:
     console = _Console(server)
     app.cleanup_ctx.append(_client)
     router = app.router
+    router.add_get(PREFIX.rstrip("/"), _to_prefix)
     router.add_get(PREFIX, console.fleet)
     router.add_get(PREFIX + "compiles", console.compiles)
     router.add_get(PREFIX + "daemons", console.daemons)
     router.add_get(PREFIX + "console.css", console.stylesheet)
+
+
+async def _to_prefix(request: web.Request) -> web.Response:
+    """`/ui` → `/ui/`, keeping the query (a `?token=` still sets the cookie there)."""
+    raise web.HTTPPermanentRedirect(request.rel_url.with_path(PREFIX)
+                                    .with_query(request.rel_url.query))
 
 
 async def _client(app: web.Application) -> AsyncIterator[None]:
