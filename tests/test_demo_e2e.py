@@ -101,6 +101,32 @@ def test_demo_without_containers_then_ctrl_c(tmp_path: Path) -> None:
     assert _survivors(workdir) == []
 
 
+def test_ctrl_c_in_the_middle_of_a_step_stops_everything(tmp_path: Path) -> None:
+    """Ctrl-C while step 2 waits for the targets: exit 130, and nothing left running."""
+    _need("prometheus", "prometheus-alertmanager", "vmalert")
+    workdir = tmp_path / "demo"
+    demo = subprocess.Popen([*_CONVERGE, "demo", "--no-containers", "--workdir", str(workdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert demo.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in demo.stdout:
+            lines.append(line)
+            if "✓ step 1 proved" in line:
+                demo.send_signal(signal.SIGINT)  # step 2 has just committed its change
+                break
+        rest, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    output = "".join(lines) + rest
+    assert demo.returncode == 130, output
+    assert "interrupted" in output and "✓ step 2 proved" not in output
+    assert "stopped every process the demo started" in output
+    assert _survivors(workdir) == []
+
+
 @pytest.mark.browser
 def test_demo_with_containers_and_its_console_in_chromium(tmp_path: Path) -> None:
     """The whole demo, then its console in a real headless Chromium while everything still
