@@ -284,3 +284,38 @@ def test_a_channel_missing_its_secret_waits_and_says_so(tmp_path: Path) -> None:
             assert fakes.attempts["wecom"] == 0
 
     run(scenario())
+
+
+def test_a_new_bundle_swaps_channels_in_place_and_a_broken_one_keeps_them(
+        tmp_path: Path) -> None:
+    """The `bundle` loop: a channel added, one changed (now skipping resolved), one removed
+    (Alertmanager is told to retry); then channels whose hash does not match the manifest
+    are refused and the channels in use stay."""
+    async def scenario() -> None:
+        async with setup(tmp_path, {"wc": WECOM, "old": WECOM},
+                         reload_interval=0.2) as (daemon, client, fakes):
+            url = fakes.url
+            assert (await _post(client, "new", notifierkit.payload())).status_code == 503
+            notifierkit.write_bundle(tmp_path / "bundle", {
+                "wc": {**WECOM, "sendResolved": False},
+                "new": _with_url(FEISHU, url)})
+            await notifierkit.until(lambda: daemon.notifier is not None
+                                    and set(daemon.notifier.channels) == {"wc", "new"})
+            assert (await _post(client, "new", notifierkit.payload())).status_code == 200
+            await notifierkit.until(lambda: len(fakes.received["feishu"]) == 1)
+            resolved = await _post(client, "wc", notifierkit.payload(status="resolved"))
+            assert resolved.json()["skipped"] == ["wc"]
+            assert (await _post(client, "old", notifierkit.payload())).status_code == 503
+
+            manifest = (tmp_path / "bundle" / "manifest.json").read_bytes()
+            notifierkit.write_bundle(tmp_path / "bundle", {"only": WECOM})
+            (tmp_path / "bundle" / "manifest.json").write_bytes(manifest)  # hash now wrong
+            await asyncio.sleep(1.0)  # several reload attempts
+            assert set(daemon.notifier.channels) == {"wc", "new"}
+            assert (await _post(client, "new", notifierkit.payload(group="later"))
+                    ).status_code == 200
+            status = (await client.get("/status")).json()
+            assert status["ready"] is True
+            await notifierkit.until(lambda: len(fakes.received["feishu"]) == 2)
+
+    run(scenario())
