@@ -136,12 +136,14 @@ class EnvRef(Spec):
     """A secret read from an environment variable on the host that uses it."""
 
     env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    """Name of the environment variable holding the secret."""
 
 
 class FileRef(Spec):
     """A secret read from a file on the host that uses it."""
 
     file: Annotated[str, Field(min_length=1)]
+    """Path of the file holding the secret (its content, trailing newline dropped)."""
 
 
 def _check_secret(value: Any) -> Any:
@@ -181,7 +183,9 @@ class Metadata(Spec):
     name: ResourceName
     """Unique per kind; lower-case letters, digits and '-'. Used in file names."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """Free-form labels for people and tools; converge ignores them."""
     annotations: dict[str, str] = Field(default_factory=dict)
+    """Free-form annotations for people and tools; converge ignores them."""
 
 
 class Envelope(BaseModel):
@@ -190,9 +194,13 @@ class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     apiVersion: Literal["converge/v1"]
+    """The spec language version; `converge/v1` is the only one."""
     kind: str
+    """The document's kind, which chooses the model of its `spec`."""
     metadata: dict[str, Any]
+    """The document's name and labels, validated as `Metadata` afterwards."""
     spec: dict[str, Any] = Field(default_factory=dict)
+    """The kind's fields, validated by the kind's model afterwards; `{}` when absent."""
 
 
 Severity = Literal["info", "warning", "error", "critical"]

@@ -29,14 +29,26 @@ from specs.kinds import SPEC_MODELS
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def _document_model(kind: str) -> type[Spec]:
-    spec_type: Any = ChannelSpec if kind == "Channel" else SPEC_MODELS[kind]
-    required_spec: Any = ... if kind != "Project" else None
+def document_model(kind: str) -> type[Spec]:
+    """One whole document of `kind`: the envelope around the kind's spec.
+
+    The spec may be left out (it is then `{}`) when its model has no required field, as
+    `converge check` allows; a Channel's spec is the union of every channel type.
+    """
+    model_of_spec = SPEC_MODELS[kind]
+    spec_type: Any = ChannelSpec if kind == "Channel" else model_of_spec
+    optional = kind != "Channel" and not any(
+        field.is_required() for field in model_of_spec.model_fields.values())
+    spec_field: Any = (Field(default_factory=model_of_spec, description=f"The {kind}'s fields; "
+                             "`{}` when left out.") if optional
+                       else Field(description=f"The {kind}'s fields."))
     fields: dict[str, Any] = {
-        "api_version": (Literal["converge/v1"], Field(alias="apiVersion")),
-        "kind": (Literal[kind], ...),
-        "metadata": (Metadata, ...),
-        "spec": (spec_type, Field(default=required_spec)),
+        "api_version": (Literal["converge/v1"], Field(
+            alias="apiVersion", description="The spec language version; the only one there is.")),
+        "kind": (Literal[kind], Field(description="What the document is; chooses its `spec`.")),
+        "metadata": (Metadata, Field(description="The document's name, unique per kind, and "
+                                                 "free labels.")),
+        "spec": (spec_type, spec_field),
     }
     model: type[Spec] = create_model(kind, __base__=Spec, **fields)
     return model
@@ -44,7 +56,7 @@ def _document_model(kind: str) -> type[Spec]:
 
 def kind_schema(kind: str) -> dict[str, Any]:
     """The JSON Schema of one whole document of `kind`, field docstrings as descriptions."""
-    schema = _document_model(kind).model_json_schema(by_alias=True, mode="validation")
+    schema = document_model(kind).model_json_schema(by_alias=True, mode="validation")
     for definition in schema.get("$defs", {}).values():
         _describe(definition)
     return {"$schema": SCHEMA_DIALECT, "title": f"converge {kind}",
@@ -56,7 +68,7 @@ def _describe(definition: dict[str, Any]) -> None:
     model = _models().get(definition.get("title", ""))
     if model is None:
         return
-    docs = _field_docstrings(model)
+    docs = field_docstrings(model)
     for name, field in model.model_fields.items():
         prop = definition.get("properties", {}).get(field.alias or name)
         if prop is not None and name in docs:
@@ -75,8 +87,11 @@ def _models() -> dict[str, type[BaseModel]]:
     return found
 
 
-def _field_docstrings(model: type[BaseModel]) -> dict[str, str]:
-    """`name: type` followed by a string literal, for the model and its bases."""
+@functools.cache
+def field_docstrings(model: type[BaseModel]) -> dict[str, str]:
+    """Field name → its docstring (`name: type` followed by a string literal), for the model
+    and its bases. Read from the source on demand: pydantic's `use_attribute_docstrings`
+    would read it for every model at import, slowing every command's start."""
     docs: dict[str, str] = {}
     for cls in reversed(model.__mro__):
         if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or cls is BaseModel:

@@ -13,18 +13,26 @@ class TargetSpec(Spec):
     """One target system and the version the rendered files must be accepted by."""
 
     enabled: bool = True
+    """`false`: nothing is rendered for this target and its version gates nothing."""
     version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")]
+    """Version the rendered files must be accepted by, quoted (`"2.42"`); gates fields."""
 
 
 class PrometheusTarget(TargetSpec):
+    """Prometheus, which evaluates the rule files (default version: Debian 12's 2.42)."""
+
     version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")] = "2.42"
 
 
 class VMAlertTarget(TargetSpec):
+    """vmalert, which evaluates the rule files (default version: Debian 12's 1.79)."""
+
     version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")] = "1.79"
 
 
 class AlertmanagerTarget(TargetSpec):
+    """Alertmanager, which loads the routing and channels (default version: Debian 12's 0.25)."""
+
     version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")] = "0.25"
 
 
@@ -32,8 +40,11 @@ class Targets(Spec):
     """The targets rendered for, with their versions (defaults: Debian 12's)."""
 
     prometheus: PrometheusTarget = PrometheusTarget()
+    """Prometheus rule files."""
     vmalert: VMAlertTarget = VMAlertTarget()
+    """vmalert rule files."""
     alertmanager: AlertmanagerTarget = AlertmanagerTarget()
+    """The Alertmanager configuration."""
 
 
 class RuleDefaults(Spec):
@@ -71,7 +82,10 @@ class MetaMonitoring(Spec):
 
 
 class ProjectSpec(Spec):
+    """What the repository is compiled for: targets, external labels, rule defaults."""
+
     targets: Targets = Targets()
+    """The target systems rendered for and their versions."""
     external_labels: Labels = Field(default_factory=dict)
     """Labels Prometheus adds to every alert it sends (its `external_labels`)."""
     notifier_url: Annotated[str, Field(pattern=r"^https?://")] = Field(
@@ -79,5 +93,6 @@ class ProjectSpec(Spec):
     )
     """Base URL of `converge notifier`, for channels Alertmanager cannot deliver itself."""
     defaults: RuleDefaults = RuleDefaults()
+    """Interval, labels and annotations for every rule group and rule."""
     meta_monitoring: MetaMonitoring = MetaMonitoring()
     """Alert rules watching converge's own sidecars and config server."""

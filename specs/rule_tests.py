@@ -62,12 +62,14 @@ class ExpectedSample(Spec):
     labels: str = ""
     """The series in PromQL notation (`job:up:sum{job="api"}`), or `{}` for none."""
     value: float
+    """The sample's value."""
 
 
 class PromqlExprTest(Spec):
     """The result of one PromQL expression at one evaluation time."""
 
     expr: Annotated[str, Field(min_length=1)]
+    """The PromQL expression to evaluate."""
     eval_time: Duration
     """Time since the first sample."""
     exp_samples: list[ExpectedSample] = Field(default_factory=list)
@@ -82,8 +84,11 @@ class RuleTest(Spec):
     interval: Duration | None = None
     """Time between input samples; the group's interval when unset."""
     input_series: list[InputSeries] = Field(default_factory=list)
+    """The series the rules read, with their samples."""
     alert_rule_tests: list[AlertRuleTest] = Field(default_factory=list)
+    """Alerts expected to fire (or not) at given evaluation times."""
     promql_expr_tests: list[PromqlExprTest] = Field(default_factory=list)
+    """PromQL expressions and their expected results at given evaluation times."""
     external_labels: Labels | None = None
     """`$externalLabels` in templates; the Project's `externalLabels` when unset."""
 
