@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -166,6 +167,45 @@ def test_failing_http_endpoint_is_restarted_and_recovers(
     assert [(e["labels"]["type"], e["level"], e["status"]) for e in sink.events] == [
         ("auto_restart", "warning", "firing"), ("recovered", "info", "resolved")]
     assert sink.paths == ["/api/v1/events"] * 2
+
+
+def _run_healthcheck(container_id: str) -> None:
+    """What podman's systemd timer would do (there is no systemd here): run the image's
+    HEALTHCHECK once, which updates the health status the Docker API reports."""
+    podman = shutil.which("podman") or "/usr/bin/podman"
+    subprocess.run([podman, "healthcheck", "run", container_id], capture_output=True,
+                   timeout=30, check=False)
+
+
+def test_an_unhealthy_docker_healthcheck_is_restarted(
+        containers: Containers, rig_factory: Callable[[Policy], Rig],
+        sink: EventSinkServer) -> None:
+    """`check.type: docker-health` on podman's real health status: healthy, then the
+    HEALTHCHECK fails (unhealthy), one restart, healthy again."""
+    app = containers.run(["sh", "-c", "echo ok > /tmp/ok; exec sleep 300"],
+                         healthcheck={"test": ["CMD-SHELL", "cat /tmp/ok"], "retries": 1})
+    policy = selecting(containers, check=CheckSettings(type="docker-health", interval=0.3,
+                                                       timeout=0.25))
+    rig = rig_factory(policy)
+
+    def checked(until: Callable[[], bool]) -> Callable[[], bool]:
+        def step() -> bool:
+            _run_healthcheck(app.id)
+            return until()
+        return step
+
+    rig.drive(checked(lambda: getattr(rig.track(app.id), "phase", None) == "healthy"),
+              timeout=30, what="healthy")
+    assert app.exec_run(["rm", "/tmp/ok"]).exit_code == 0
+    rig.drive(checked(lambda: rig.track(app.id).total_restarts == 1), timeout=30,
+              what="a restart of the unhealthy container")
+    rig.drive(checked(lambda: rig.track(app.id).phase == "healthy"), timeout=30,
+              what="healthy after the restart")
+    records = {r["failure_type"]: r for r in rig.records.history(container=app.id)}
+    assert records["health_check_failed"]["message"] == "Docker health status: unhealthy"
+    assert records["health_check_failed"]["resolved_at"] is not None
+    assert records["auto_restart"]["action_result"] == "success"
+    assert [e["labels"]["type"] for e in sink.events] == ["auto_restart", "recovered"]
 
 
 def test_crash_loop_exhausts_the_budget_with_one_critical_event(

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import valid_repo
@@ -19,7 +20,7 @@ from reconciler.core.status import Status
 from reconciler.healer.bundle import BundleError, BundleSource
 from reconciler.healer.config import CheckSettings, Policy, Selector
 from reconciler.healer.containers import COMPOSE_PROJECT, COMPOSE_SERVICE, Container, Verdict
-from reconciler.healer.engine import EngineError, _timestamp
+from reconciler.healer.engine import DockerEngine, EngineError, _timestamp
 from reconciler.healer.events import Event, Outbox
 from reconciler.healer.healer import Healer
 from reconciler.healer.metrics import HealerMetrics
@@ -221,3 +222,44 @@ def test_events_are_what_the_notifier_takes() -> None:
     assert taken["status"] == "firing" and taken["time"] == "1970-01-01T00:00:00Z"
     recovered = dataclasses.replace(event, type="recovered", level="info", project="")
     assert intake.event(recovered.to_json())["status"] == "resolved"
+
+
+class _ListingApi:
+    """The two calls `DockerEngine.containers` makes, with one container whose health
+    changes between passes, and a count of inspections."""
+
+    def __init__(self, *, status_shows_health: bool, healthcheck: bool = True) -> None:
+        self.health = "healthy"
+        self.inspected = 0
+        self.status_shows_health = status_shows_health
+        self.healthcheck = healthcheck
+
+    def containers(self, all: bool = False, filters: Any = None) -> list[dict[str, Any]]:
+        shown = f" ({self.health})" if self.status_shows_health and self.healthcheck else ""
+        return [{"Id": "c1", "State": "running", "Status": f"Up 5 minutes{shown}"}]
+
+    def inspect_container(self, container_id: str) -> dict[str, Any]:
+        self.inspected += 1
+        state: dict[str, Any] = {"Status": "running", "StartedAt": "2024-01-01T00:00:00Z"}
+        if self.healthcheck:
+            state["Health"] = {"Status": self.health}
+        return {"Id": container_id, "Name": "/app", "State": state, "Config": {"Labels": {}}}
+
+
+@pytest.mark.parametrize(("docker_like", "healthcheck", "inspections"), [
+    pytest.param(True, True, 2, id="docker-lists-health: inspect only on change"),
+    pytest.param(False, True, 4, id="podman-lists-no-health: inspect every pass"),
+    pytest.param(False, False, 1, id="no-healthcheck: inspect once"),
+])
+def test_the_engine_sees_health_changes_whether_or_not_the_list_shows_them(
+        docker_like: bool, healthcheck: bool, inspections: int) -> None:
+    engine = DockerEngine("unix:///nonexistent.sock")
+    fake = _ListingApi(status_shows_health=docker_like, healthcheck=healthcheck)
+    engine.api = fake  # type: ignore[assignment]
+    seen = [engine.containers()[0].health]
+    seen.append(engine.containers()[0].health)
+    fake.health = "unhealthy"
+    seen += [engine.containers()[0].health, engine.containers()[0].health]
+    expected = ["healthy", "healthy", "unhealthy", "unhealthy"] if healthcheck else [""] * 4
+    assert seen == expected
+    assert fake.inspected == inspections

@@ -3,8 +3,10 @@
 `DockerEngine` talks the Docker Engine API through the `docker` SDK's low-level client,
 so it works with Docker and with podman's Docker API service. Listing is one call for
 every container (summaries); a container is inspected only when it is new, when its state
-changed, or after the healer restarted it, so watching hundreds of containers costs one
-request per pass. Every failure surfaces as `EngineError`.
+or listed health changed, or after the healer restarted it, so watching hundreds of
+containers costs one request per pass. Podman's list does not show health, so there a
+container with a HEALTHCHECK is inspected on every pass. Every failure surfaces as
+`EngineError`.
 """
 
 from __future__ import annotations
@@ -59,7 +61,10 @@ class DockerEngine:
         for summary in summaries:
             key = (str(summary.get("State", "")), _health_of(summary))
             cached = self._cache.get(summary["Id"])
-            if cached is None or cached[0] != key:
+            # Docker's list shows the health in `Status` ("Up 5 minutes (unhealthy)");
+            # podman's does not, so a container with a HEALTHCHECK is inspected each time.
+            health_unlisted = cached is not None and not key[1] and bool(cached[1].health)
+            if cached is None or cached[0] != key or health_unlisted:
                 inspected = self._inspect(summary["Id"])
                 if inspected is None:
                     continue  # removed in between
