@@ -133,6 +133,13 @@ def test_daemons_page_fetches_each_status_and_says_which_are_down(
     assert "unavailable: ConnectError" in down
 
 
+def test_fleet_and_daemons_refresh_themselves_without_a_script(server: h.RunningServer) -> None:
+    for path in ("/ui/", "/ui/daemons"):
+        page = server.client.get(path).text
+        assert '<meta http-equiv="refresh" content="15">' in page and "<script" not in page
+    assert 'http-equiv="refresh"' not in server.client.get("/ui/compiles").text  # for reading
+
+
 def test_the_stylesheet_is_served_from_the_package(server: h.RunningServer) -> None:
     css = server.client.get("/ui/console.css")
     assert css.headers["Content-Type"].startswith("text/css")

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 PREFIX = "/ui/"
 COMPILES_SHOWN = 20
+REFRESH = 15
+"""Seconds between reloads of the fleet and daemons pages (a `<meta>` refresh, no script)."""
 _CLIENT = web.AppKey("converge_console_client", httpx.AsyncClient)
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -86,7 +88,7 @@ class _Console:
                                 commit=snapshot.commit if snapshot else None,
                                 bundle_hash=snapshot.bundle_hash if snapshot else None,
                                 now=time.time())
-        return self._render("fleet.html", page=page, active="fleet")
+        return self._render("fleet.html", page=page, active="fleet", refresh=REFRESH)
 
     async def compiles(self, request: web.Request) -> web.Response:
         attempts = await asyncio.to_thread(self.server.state.attempts, COMPILES_SHOWN)
@@ -98,7 +100,7 @@ class _Console:
         now = time.time()
         views = [pages.daemon_view(f.name, f.url, f.payload, problem=f.problem, now=now)
                  for f in found]
-        return self._render("daemons.html", active="daemons", views=views)
+        return self._render("daemons.html", active="daemons", views=views, refresh=REFRESH)
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         return web.Response(body=self.css, content_type="text/css",
