@@ -26,6 +26,17 @@ from reconciler.core.loop import Loop, LoopSettings
 from reconciler.core.status import Status
 
 
+def package_version() -> str:
+    """converge's installed version (`/status`, `converge_<daemon>_build_info`), or `0.0.0`
+    when it runs from a source tree that is not installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("converge-gitops")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
 class Runtime:
     """Status, metrics and loops of one daemon named `daemon` (`converge_<daemon>_…`).
 

@@ -10,7 +10,6 @@ container's phase and budget), `/metrics`, plus `/api/v1/healer/history` and
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from aiohttp import web
 
 from reconciler.core import bundlefile, conditions, logs
 from reconciler.core.loop import LoopSettings
-from reconciler.core.runtime import Runtime
+from reconciler.core.runtime import Runtime, package_version
 from reconciler.healer.bundle import BundleSource
 from reconciler.healer.engine import DockerEngine
 from reconciler.healer.events import EventSink, HttpEventSink, LogSink, Outbox
@@ -52,7 +51,7 @@ class Options:
 def run(options: Options) -> int:
     """Run the healer until SIGTERM; the exit status."""
     logs.configure(daemon="healer", json_lines=options.log_format == "json")
-    runtime = Runtime("healer", version=_version())
+    runtime = Runtime("healer", version=package_version())
     runtime.status.set(conditions.READY, False, "Starting", "reading the bundle")
     metrics = HealerMetrics(runtime.registry)
     policies = bundlefile.Current(BundleSource(options.bundle, token=options.token),
@@ -105,10 +104,3 @@ def _routes(records: Records) -> Any:
         app.router.add_get("/api/v1/healer/health", health)
 
     return add
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("converge-gitops")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"

@@ -75,6 +75,7 @@ def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | 
     it to DingTalk, WeCom, Feishu, Slack, email or a webhook with retries, rate limits and
     dead letters. Stops gracefully on SIGTERM (exit 0).
     """
+    from reconciler.core.runtime import package_version
     from reconciler.notifier.daemon import NotifierDaemon, Settings
 
     logs.configure(daemon="notifier", level=log_level, json_lines=log_format == "json")
@@ -87,18 +88,9 @@ def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | 
         tokens = tuple(line.strip() for line in text.splitlines() if line.strip())
     settings = Settings(bundle=bundle, db=db, listen=listen, tokens=tokens,
                         dedup_window=dedup_window, max_age=max_age, base_urls=base_urls,
-                        reload_interval=max(1.0, reload_interval), version=_version())
+                        reload_interval=max(1.0, reload_interval), version=package_version())
     gc.freeze()  # the modules loaded so far leave the collector's scans: shorter pauses
     try:
         raise SystemExit(asyncio.run(NotifierDaemon(settings).serve()))
     except StoreError as error:
         raise click.ClickException(str(error)) from None
-
-
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("converge-gitops")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"

@@ -10,7 +10,6 @@ and errors), `/metrics`, plus `/api/v1/scaler/history`.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from aiohttp import web
 from reconciler.core import bundlefile, conditions, logs
 from reconciler.core.events import EventSink, HttpEventSink, LogSink, Outbox
 from reconciler.core.loop import LoopSettings
-from reconciler.core.runtime import Runtime
+from reconciler.core.runtime import Runtime, package_version
 from reconciler.scaler.bundle import BundleSource
 from reconciler.scaler.engine import DockerEngine
 from reconciler.scaler.metrics import ScalerMetrics
@@ -55,7 +54,7 @@ class Options:
 def run(options: Options) -> int:
     """Run the scaler until SIGTERM; the exit status."""
     logs.configure(daemon="scaler", json_lines=options.log_format == "json")
-    runtime = Runtime("scaler", version=_version())
+    runtime = Runtime("scaler", version=package_version())
     runtime.status.set(conditions.READY, False, "Starting", "reading the bundle")
     metrics = ScalerMetrics(runtime.registry)
     pools = bundlefile.Current(BundleSource(options.bundle, token=options.token),
@@ -112,10 +111,3 @@ def _routes(records: Records) -> Any:
         app.router.add_get("/api/v1/scaler/history", history)
 
     return add
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("converge-gitops")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"

@@ -101,6 +101,7 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     (exit 0).
     """
     from reconciler.core import StoreError, logs
+    from reconciler.core.runtime import package_version
     from reconciler.server import auth
     from reconciler.server.daemon import ConfigServer, Settings
 
@@ -123,7 +124,7 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     logs.configure(daemon="server", level=log_level, json_lines=log_format == "json")
     settings = Settings(repo=repo, branch=branch, path=subdir.strip("/"), db=db,
                         cache_dir=cache_dir, interval=interval, tokens=tokens,
-                        webhook_secret=secret, version=_version(), compile_in=compile_in,
+                        webhook_secret=secret, version=package_version(), compile_in=compile_in,
                         daemons=daemons)
     try:
         server = ConfigServer(settings)
@@ -134,12 +135,3 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     finally:
         server.close()
     raise SystemExit(status)
-
-
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("converge-gitops")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"

@@ -77,6 +77,7 @@ def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: s
     DEST that is not the sidecar's), 0 after SIGTERM or SIGINT.
     """
     from reconciler.core import logs, runner
+    from reconciler.core.runtime import package_version
     from reconciler.sidecar import daemon, sources
     from reconciler.sidecar.publish import PublishError
 
@@ -91,7 +92,7 @@ def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: s
         token=read_token(token_file) if token_file else None, state_dir=state_dir,
         target_dest=target_dest, validate=not no_validate)
     logs.configure(daemon="sidecar", json_lines=log_format == "json")
-    sidecar = daemon.Sidecar(options, version=_version())
+    sidecar = daemon.Sidecar(options, version=package_version())
     try:
         try:
             sidecar.start()
@@ -105,12 +106,3 @@ def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: s
         raise SystemExit(sidecar.runtime.run(sidecar.runtime.app(), listen=address))
     finally:
         sidecar.close()
-
-
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("converge-gitops")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
