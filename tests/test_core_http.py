@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from reconciler.core import LoopSettings, Runtime, conditions, logs, runner
+from reconciler.core import LoopSettings, Runtime, conditions, http, logs, runner
 
 
 async def _serve_and_get(runtime: Runtime, app: web.Application,
@@ -65,6 +65,21 @@ def test_health_ready_status_metrics_and_own_routes() -> None:
     assert "converge_demo_event_loop_lag_seconds_bucket" in text
     assert 'converge_demo_requests_total{code="200",route="/hello/{name}"} 1.0' in text
     assert 'converge_demo_requests_total{code="404",route="unmatched"} 1.0' in text
+
+
+def test_listing_limits_are_clamped_and_nonsense_is_a_400() -> None:
+    runtime = Runtime("demo", version="1.2.3")
+
+    async def listing(request: web.Request) -> web.Response:
+        return web.json_response({"limit": http.query_limit(request, default=50, high=100)})
+
+    app = runtime.app(routes=lambda a: a.router.add_get("/list", listing))
+    paths = ["/list", "/list?limit=7", "/list?limit=0", "/list?limit=-5", "/list?limit=5000",
+             "/list?limit=abc"]
+    got = asyncio.run(_serve_and_get(runtime, app, paths))
+    assert [got[p].json().get("limit") for p in paths[:5]] == [50, 7, 1, 1, 100]
+    assert got["/list?limit=abc"].status_code == 400
+    assert got["/list?limit=abc"].json() == {"error": "limit must be a whole number"}
 
 
 def test_stop_lets_the_running_step_finish() -> None:

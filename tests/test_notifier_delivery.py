@@ -128,6 +128,7 @@ def test_permanent_failure_is_dead_lettered_visible_and_retryable(tmp_path: Path
             assert answer.status_code == 200
             await notifierkit.until(lambda: len(fakes.received["wecom"]) == 2)
             assert (await client.get("/api/v1/dead-letters")).json()["deadLetters"] == []
+            assert (await client.get("/api/v1/dead-letters?limit=x")).status_code == 400
             assert (await client.post("/api/v1/dead-letters/999/retry")).status_code == 404
 
     run(scenario())

@@ -37,6 +37,22 @@ def route_of(request: web.Request) -> str:
     return resource.canonical if resource is not None and resource.canonical else UNMATCHED
 
 
+def query_limit(request: web.Request, *, default: int, high: int = 1000) -> int:
+    """`?limit=` of a listing: `default` when absent, else clamped to 1…`high`.
+
+    Raises:
+        web.HTTPBadRequest: not a whole number (a JSON `{"error": …}` answer).
+    """
+    text = request.query.get("limit")
+    if text is None:
+        return default
+    try:
+        return max(1, min(high, int(text)))
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "limit must be a whole number"}',
+                                 content_type="application/json") from None
+
+
 def make_app(*, status: Status, registry: CollectorRegistry,
              http_metrics: _metrics.HttpMetrics | None = None,
              routes: Callable[[web.Application], None] | None = None,

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from reconciler.core import bundlefile, conditions, logs
+from reconciler.core import bundlefile, conditions, http, logs
 from reconciler.core.loop import LoopSettings
 from reconciler.core.runtime import Runtime, package_version
 from reconciler.healer.bundle import BundleSource
@@ -88,10 +88,7 @@ def run(options: Options) -> int:
 def _routes(records: Records) -> Any:
     async def history(request: web.Request) -> web.Response:
         query = request.query
-        try:
-            limit = max(1, min(1000, int(query.get("limit", "50"))))
-        except ValueError:
-            return web.json_response({"error": "limit must be a whole number"}, status=400)
+        limit = http.query_limit(request, default=50)
         found = records.history(container=query.get("container"),
                                 service=query.get("service"), limit=limit)
         return web.json_response({"records": found})

@@ -21,6 +21,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from reconciler.core import http
 from reconciler.core.http import Handler
 from reconciler.notifier import intake
 from reconciler.notifier.channels import ALERTMANAGER_PATH
@@ -71,7 +72,7 @@ def routes(notifier: Notifier) -> web.RouteTableDef:
 
     @table.get("/api/v1/dead-letters")
     async def dead_letters(request: web.Request) -> web.Response:
-        limit = min(1000, int(request.query.get("limit", "100")))
+        limit = http.query_limit(request, default=100)
         return web.json_response({"deadLetters": await notifier.outbox.dead_letters(limit=limit)})
 
     @table.post("/api/v1/dead-letters/{id:[0-9]+}/retry")

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from reconciler.core import bundlefile, conditions, logs
+from reconciler.core import bundlefile, conditions, http, logs
 from reconciler.core.events import EventSink, HttpEventSink, LogSink, Outbox
 from reconciler.core.loop import LoopSettings
 from reconciler.core.runtime import Runtime, package_version
@@ -99,10 +99,7 @@ def run(options: Options) -> int:
 def _routes(records: Records) -> Any:
     async def history(request: web.Request) -> web.Response:
         query = request.query
-        try:
-            limit = max(1, min(1000, int(query.get("limit", "50"))))
-        except ValueError:
-            return web.json_response({"error": "limit must be a whole number"}, status=400)
+        limit = http.query_limit(request, default=50)
         pool = query.get("pool")
         return web.json_response({"decisions": records.history(pool=pool, limit=limit),
                                   "actions": records.actions(pool=pool, limit=limit)})
