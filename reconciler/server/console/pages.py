@@ -93,18 +93,21 @@ class DaemonView:
     tables: tuple[Table, ...]
 
 
+def duration(seconds: float) -> str:
+    """Whole seconds for the eye: `42s`, `3m 5s`, `3h 5m` or `2d 3h`."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60}s"
+    if whole < 86400:
+        return f"{whole // 3600}h {whole % 3600 // 60}m"
+    return f"{whole // 86400}d {whole % 86400 // 3600}h"
+
+
 def ago(at: float, now: float) -> Stamp:
     """`at` as RFC 3339 and as an age such as `42s ago` or `3h 5m ago`."""
-    seconds = max(0, int(now - at))
-    if seconds < 60:
-        age = f"{seconds}s"
-    elif seconds < 3600:
-        age = f"{seconds // 60}m {seconds % 60}s"
-    elif seconds < 86400:
-        age = f"{seconds // 3600}h {seconds % 3600 // 60}m"
-    else:
-        age = f"{seconds // 86400}d {seconds % 86400 // 3600}h"
-    return Stamp(rfc3339(at), f"{age} ago")
+    return Stamp(rfc3339(at), f"{duration(now - at)} ago")
 
 
 def fleet_page(rows: Iterable[FleetRow], *, serving: Mapping[str, str | None],
@@ -178,14 +181,10 @@ def _text(value: Any) -> str:
 
 
 def _seconds(value: Any) -> str:
-    """A duration in seconds as `2.7s`, `6m 0s` or `3h 5m`."""
+    """A duration in seconds as `2.7s` (a tenth under a minute), else as `duration`."""
     if not isinstance(value, (int, float)):
         return _text(value)
-    if value < 60:
-        return f"{value:.1f}s"
-    whole = int(value)
-    return f"{whole // 60}m {whole % 60}s" if whole < 3600 else \
-        f"{whole // 3600}h {whole % 3600 // 60}m"
+    return f"{value:.1f}s" if value < 60 else duration(value)
 
 
 def _time(value: Any, now: float) -> str:
