@@ -65,6 +65,7 @@ class Notifier:
         self._retry = retry or policy.RetryPolicy()
         self._wall = wall
         self.intake = delivery.Intake()
+        self._summaries: dict[int, str] = {}
 
     async def start(self, channels: Mapping[str, Channel]) -> None:
         """Recover interrupted sends, count the queues, start a worker per channel."""
@@ -217,9 +218,14 @@ class Notifier:
         as a one-line summary rather than its body."""
         recent = await self.outbox.recent(limit=limit)
         letters = await self.outbox.dead_letters(limit=limit)
+        # A body never changes: summarise each message once, not on every refresh.
+        known, self._summaries = self._summaries, {}
+        for row in (*recent, *letters):
+            self._summaries[row["id"]] = known.get(row["id"]) or _summary(row)
         self.status.update({
-            "outbox": [{**_without_body(m), "summary": _summary(m)} for m in recent],
-            "recentDeadLetters": [{**_without_body(d), "summary": _summary(d)}
+            "outbox": [{**_without_body(m), "summary": self._summaries[m["id"]]}
+                       for m in recent],
+            "recentDeadLetters": [{**_without_body(d), "summary": self._summaries[d["id"]]}
                                   for d in letters],
         })
 
