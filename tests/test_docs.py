@@ -4,9 +4,6 @@ docs/examples parse and use only flags the commands really have."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 import re
 import shlex
 from collections.abc import Iterator
@@ -17,9 +14,8 @@ import click
 import pytest
 import realtools
 import yaml
-from pydantic import BaseModel
+from test_spec_reference import spec_models
 
-import specs
 from compiler.cli import main
 from reconciler import docgen
 
@@ -77,13 +73,10 @@ def test_every_daemon_metric_is_on_its_page(page: str, metric: str) -> None:
 
 def _spec_fields() -> Iterator[Any]:
     """Every field of every model under `specs`, by the key users write (its alias)."""
-    for info in pkgutil.iter_modules(specs.__path__):
-        module = importlib.import_module(f"specs.{info.name}")
-        for name, model in inspect.getmembers(module, inspect.isclass):
-            if issubclass(model, BaseModel) and model.__module__ == module.__name__:
-                for field_name, field in model.model_fields.items():
-                    key = field.alias or field_name
-                    yield pytest.param(key, id=f"{name}.{key}")
+    for model in spec_models():
+        for field_name, field in model.model_fields.items():
+            key = field.alias or field_name
+            yield pytest.param(key, id=f"{model.__name__}.{key}")
 
 
 SPEC_WORDS = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*",

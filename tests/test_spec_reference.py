@@ -28,7 +28,7 @@ PAGE = reference.reference()
 REGENERATE = f"docs/reference.md is stale: run `{reference.COMMAND}`"
 
 
-def _models() -> Iterator[type[BaseModel]]:
+def spec_models() -> Iterator[type[BaseModel]]:
     """Every model defined under `specs` (not imported ones twice)."""
     for info in pkgutil.iter_modules(specs.__path__):
         module = importlib.import_module(f"specs.{info.name}")
@@ -38,7 +38,7 @@ def _models() -> Iterator[type[BaseModel]]:
 
 
 def _fields() -> Iterator[Any]:
-    for model in _models():
+    for model in spec_models():
         for name, field in model.model_fields.items():
             yield pytest.param(model, name, id=f"{model.__name__}.{field.alias or name}")
 
@@ -84,7 +84,7 @@ def test_every_field_has_a_description(model: type[BaseModel], name: str) -> Non
         f"{model.__name__}.{name} has no description: write a docstring under the field")
 
 
-@pytest.mark.parametrize("model", [m for m in _models() if m.model_fields],
+@pytest.mark.parametrize("model", [m for m in spec_models() if m.model_fields],
                          ids=lambda m: m.__name__)
 def test_every_model_has_a_docstring(model: type[BaseModel]) -> None:
     assert (model.__doc__ or "").strip(), f"{model.__name__} has no docstring"
@@ -105,13 +105,13 @@ def test_every_kind_has_a_section(kind: str) -> None:
 def _object_types() -> list[type[BaseModel]]:
     """Every model with fields users write; not bases (their fields are in each subclass's
     table) nor the envelope (each kind's document table)."""
-    models = list(_models())
+    models = list(spec_models())
     bases = {base for model in models for base in model.__mro__[1:]}
     return [m for m in models if m.model_fields and m not in bases and m is not Envelope]
 
 
 def test_bases_are_shown_in_their_subclasses() -> None:
-    assert {ChannelBase, TargetSpec} <= set(_models()) - set(_object_types())
+    assert {ChannelBase, TargetSpec} <= set(spec_models()) - set(_object_types())
 
 
 @pytest.mark.parametrize("model", _object_types(), ids=lambda m: m.__name__)
