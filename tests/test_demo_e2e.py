@@ -75,23 +75,9 @@ def test_demo_without_containers_then_ctrl_c(tmp_path: Path) -> None:
     demo = subprocess.Popen([*_CONVERGE, "demo", "--no-containers", "--keep",
                              "--workdir", str(workdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert demo.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 90
-    try:
-        for line in demo.stdout:
-            lines.append(line)
-            if "press Ctrl-C to stop" in line or time.monotonic() > deadline:
-                break
-        output = "".join(lines)
-        assert "press Ctrl-C to stop" in output, output
-        demo.send_signal(signal.SIGINT)
-        rest, _ = demo.communicate(timeout=60)
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
-    output += rest
+    output = _read_until(demo, "press Ctrl-C to stop", timeout=90)
+    output += _interrupt(demo)
+    assert "press Ctrl-C to stop" in output, output
     assert demo.returncode == 0, output
     for proof in _CORE_PROOFS:
         assert proof in output, f"missing {proof!r} in:\n{output}"
@@ -107,20 +93,8 @@ def test_ctrl_c_in_the_middle_of_a_step_stops_everything(tmp_path: Path) -> None
     workdir = tmp_path / "demo"
     demo = subprocess.Popen([*_CONVERGE, "demo", "--no-containers", "--workdir", str(workdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert demo.stdout is not None
-    lines: list[str] = []
-    try:
-        for line in demo.stdout:
-            lines.append(line)
-            if "✓ step 1 proved" in line:
-                demo.send_signal(signal.SIGINT)  # step 2 has just committed its change
-                break
-        rest, _ = demo.communicate(timeout=60)
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
-    output = "".join(lines) + rest
+    output = _read_until(demo, "✓ step 1 proved", timeout=90)
+    output += _interrupt(demo)  # step 2 has just committed its change
     assert demo.returncode == 130, output
     assert "interrupted" in output and "✓ step 2 proved" not in output
     assert "stopped every process the demo started" in output
@@ -138,7 +112,7 @@ def test_demo_with_containers_and_its_console_in_chromium(tmp_path: Path) -> Non
     workdir = tmp_path / "demo"
     demo = subprocess.Popen([*_CONVERGE, "demo", "--keep", "--workdir", str(workdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = _until_kept(demo, timeout=180)
+    output = _read_until(demo, "press Ctrl-C to stop", timeout=180)
     try:
         assert "press Ctrl-C to stop" in output, output
         for proof in (*_CORE_PROOFS, "healer restarted it 3 times",
@@ -149,13 +123,7 @@ def test_demo_with_containers_and_its_console_in_chromium(tmp_path: Path) -> Non
         assert console_url, output
         _browse_the_console(sync_playwright, chromium, console_url.group(1))
     finally:
-        demo.send_signal(signal.SIGINT)
-        try:
-            rest, _ = demo.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-            rest, _ = demo.communicate()
-    output += rest
+        output += _interrupt(demo)
     assert demo.returncode == 0, output
     assert "stopped every process the demo started" in output
     assert _survivors(workdir) == []
@@ -165,16 +133,28 @@ def test_demo_with_containers_and_its_console_in_chromium(tmp_path: Path) -> Non
     assert listed.stdout.split() == []
 
 
-def _until_kept(demo: subprocess.Popen[str], *, timeout: float) -> str:
-    """The demo's output up to its "press Ctrl-C" line (or its end, or the timeout)."""
+def _read_until(demo: subprocess.Popen[str], marker: str, *, timeout: float) -> str:
+    """The demo's output up to the line holding `marker` (or its end, or the timeout)."""
     assert demo.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     for line in demo.stdout:
         lines.append(line)
-        if "press Ctrl-C to stop" in line or time.monotonic() > deadline:
+        if marker in line or time.monotonic() > deadline:
             break
     return "".join(lines)
+
+
+def _interrupt(demo: subprocess.Popen[str]) -> str:
+    """Ctrl-C, then the rest of the output once the demo has stopped (killed after 90 s)."""
+    if demo.poll() is None:
+        demo.send_signal(signal.SIGINT)
+    try:
+        rest, _ = demo.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        demo.kill()
+        rest, _ = demo.communicate()
+    return rest
 
 
 def _browse_the_console(sync_playwright: Any, chromium: str, url_with_token: str) -> None:
