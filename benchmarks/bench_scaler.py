@@ -34,15 +34,15 @@ import bench_healer
 import docker
 import httpx
 
-from reconciler.core.events import LogSink, Outbox
-from reconciler.core.metrics import registry
-from reconciler.core.status import Status
-from reconciler.scaler.config import Direction, Metric, Pool
-from reconciler.scaler.engine import DockerEngine
-from reconciler.scaler.metrics import ScalerMetrics
-from reconciler.scaler.metrics_source import PrometheusSource
-from reconciler.scaler.records import Records
-from reconciler.scaler.scaler import Scaler
+from converge.reconciler.core.events import LogSink, Outbox
+from converge.reconciler.core.metrics import registry
+from converge.reconciler.core.status import Status
+from converge.reconciler.scaler.config import Direction, Metric, Pool
+from converge.reconciler.scaler.engine import DockerEngine
+from converge.reconciler.scaler.metrics import ScalerMetrics
+from converge.reconciler.scaler.metrics_source import PrometheusSource
+from converge.reconciler.scaler.records import Records
+from converge.reconciler.scaler.scaler import Scaler
 
 ROOT = Path(__file__).resolve().parent.parent
 INTERVAL = 15.0

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.model import Model
+from converge.compiler.model import Model
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = "converge/manifest/v1"

@@ -18,25 +18,25 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from compiler import pipeline
+    from converge.compiler import pipeline
 
 FORMATS = ("human", "json", "github", "sarif")
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 _LAZY_COMMANDS = {
-    "dashboard": ("compiler.dashboard_cli", "dashboard_command"),
-    "demo": ("reconciler.demo.cli", "demo"),
-    "diff": ("compiler.diff_cli", "diff_command"),
-    "fmt": ("compiler.fmt_cli", "fmt_command"),
-    "healer": ("reconciler.healer.cli", "healer_group"),
-    "import": ("compiler.import_cli", "import_group"),
-    "notifier": ("reconciler.notifier.cli", "notifier"),
-    "scaler": ("reconciler.scaler.cli", "scaler_group"),
-    "serve": ("reconciler.server.cli", "serve"),
-    "sidecar": ("reconciler.sidecar.cli", "sidecar"),
-    "test": ("compiler.testing.cli", "command"),
-    "watch": ("compiler.watch.cli", "watch_command"),
+    "dashboard": ("converge.compiler.dashboard_cli", "dashboard_command"),
+    "demo": ("converge.reconciler.demo.cli", "demo"),
+    "diff": ("converge.compiler.diff_cli", "diff_command"),
+    "fmt": ("converge.compiler.fmt_cli", "fmt_command"),
+    "healer": ("converge.reconciler.healer.cli", "healer_group"),
+    "import": ("converge.compiler.import_cli", "import_group"),
+    "notifier": ("converge.reconciler.notifier.cli", "notifier"),
+    "scaler": ("converge.reconciler.scaler.cli", "scaler_group"),
+    "serve": ("converge.reconciler.server.cli", "serve"),
+    "sidecar": ("converge.reconciler.sidecar.cli", "sidecar"),
+    "test": ("converge.compiler.testing.cli", "command"),
+    "watch": ("converge.compiler.watch.cli", "watch_command"),
 }
 """Commands whose modules are imported only when they run, to keep start-up fast."""
 
@@ -131,7 +131,7 @@ def check(path: Path, output_format: str, explain: str | None, color: bool | Non
 def _check_and_report(path: Path, output_format: str, color: bool | None,
                       *, quiet_when_clean: bool = False) -> pipeline.CheckResult:
     """Run the checks on PATH and print the diagnostics in the chosen format."""
-    from compiler import parallel, sources
+    from converge.compiler import parallel, sources
 
     try:
         files = sources.read_directory(path)
@@ -143,9 +143,9 @@ def _check_and_report(path: Path, output_format: str, color: bool | None,
         raise SystemExit(EXIT_USAGE)
     # The worker loads files while this process imports pydantic and the models below.
     worker = parallel.start(files, share=parallel.BEFORE_IMPORTS)
-    from compiler import pipeline
-    from compiler.formats import FORMATTERS, human
-    from compiler.formats.report import Report
+    from converge.compiler import pipeline
+    from converge.compiler.formats import FORMATTERS, human
+    from converge.compiler.formats.report import Report
 
     result = pipeline.check(files, worker=worker)
     if quiet_when_clean and not result.diagnostics:
@@ -175,7 +175,7 @@ def compile(path: Path, output: Path, check_only: bool, output_format: str) -> N
     Nothing is written when the specs have errors. Exit status: 0 written (or, with
     --check, up to date), 1 errors found (or stale), 2 usage or I/O error.
     """
-    from compiler import gitinfo
+    from converge.compiler import gitinfo
 
     gc.disable()  # a short-lived process: collecting over the whole model only costs time
     _exit_fast()
@@ -184,7 +184,7 @@ def compile(path: Path, output: Path, check_only: bool, output_format: str) -> N
         result = _check_and_report(path, output_format, None, quiet_when_clean=True)
     finally:
         git.close()
-    from compiler import bundle, parallel_render, render, writer
+    from converge.compiler import bundle, parallel_render, render, writer
 
     if not result.ok or result.model is None:
         click.echo("converge: nothing written: fix the errors above", err=True)
@@ -235,7 +235,7 @@ def _shown_root(path: Path) -> str:
 
 
 def _explain(code: str) -> int:
-    from compiler.codes import all_codes
+    from converge.compiler.codes import all_codes
 
     codes = all_codes()
     if code not in codes:
@@ -256,7 +256,7 @@ def schema(output: Path) -> None:
     Point your editor at them with a first line such as
     `# yaml-language-server: $schema=schema/converge.json`.
     """
-    from specs import jsonschema
+    from converge.specs import jsonschema
 
     output.mkdir(parents=True, exist_ok=True)
     for name, text in jsonschema.all_schemas().items():

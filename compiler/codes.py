@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
-from compiler.checks import CHECKS
-from compiler.diagnostics import Severity
+from converge.compiler.checks import CHECKS
+from converge.compiler.diagnostics import Severity
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def all_codes() -> dict[str, Code]:
 def markdown() -> str:
     """`docs/codes.md`: every code with its severity and documentation."""
     parts = ["# Diagnostic codes\n\n",
-             "Generated from the code (`python -m compiler.codes > docs/codes.md`); "
+             "Generated from the code (`python -m converge.compiler.codes > docs/codes.md`); "
              "`converge check --explain CODE` prints the same text.\n\n",
              "| code | severity | summary |\n|---|---|---|\n"]
     codes = all_codes()

@@ -2,7 +2,7 @@
 
 A command of its own rather than a bundle target: the dashboard is imported into Grafana
 once per fleet, not loaded by any target a sidecar keeps converged, and it depends on no
-spec. See `compiler.dashboard` and docs/dashboard.md.
+spec. See `converge.compiler.dashboard` and docs/dashboard.md.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from compiler import dashboard
+from converge.compiler import dashboard
 
 
 @click.command("dashboard")

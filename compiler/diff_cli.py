@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from compiler import gitsource, parallel, sources
+from converge.compiler import gitsource, parallel, sources
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from compiler.diff import BundleDiff, Context, Failure, Revision
+    from converge.compiler.diff import BundleDiff, Context, Failure, Revision
 
     _Render = Callable[[BundleDiff, Context], str]
     _Fail = Callable[[Iterable[Failure], Context], str]
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 EXIT_SAME, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
 FORMATS = ("markdown", "text", "json")
-"""Each names a module of `compiler.diff` with `render` and `failure`."""
+"""Each names a module of `converge.compiler.diff` with `render` and `failure`."""
 
 _Sides = tuple[gitsource.Revision, gitsource.Revision | None,
                list[sources.SourceFile], list[sources.SourceFile]]
@@ -60,10 +60,10 @@ def diff_command(path: Path, base_ref: str, head_ref: str | None, output_format:
     # this process imports pydantic, the models and the diff below (0.8 s of imports).
     worker = parallel.start(sources.union(base_files, head_files),
                             share=parallel.BEFORE_DIFF_IMPORTS)
-    from compiler.diff import Failure, json_format, markdown, text
-    from compiler.diff import model as diff_model
-    from compiler.diff import sides as diff_sides
-    from compiler.formats.report import Report
+    from converge.compiler.diff import Failure, json_format, markdown, text
+    from converge.compiler.diff import model as diff_model
+    from converge.compiler.diff import sides as diff_sides
+    from converge.compiler.formats.report import Report
 
     context = _context(path, *_revisions(base_commit, head_commit), base_files, head_files)
     module = {"markdown": markdown, "text": text, "json": json_format}[output_format]
@@ -107,7 +107,7 @@ def _read(path: Path, base_ref: str, head_ref: str | None) -> _Sides:
 def _revisions(base: gitsource.Revision, head: gitsource.Revision | None
                ) -> tuple[Revision, Revision]:
     """How the report names the sides (no head: the work tree)."""
-    from compiler.diff import Revision
+    from converge.compiler.diff import Revision
 
     return (Revision(base.ref, base.commit),
             Revision(head.ref, head.commit) if head else Revision(None, None))
@@ -116,7 +116,7 @@ def _revisions(base: gitsource.Revision, head: gitsource.Revision | None
 def _context(path: Path, base: Revision, head: Revision, base_files: list[sources.SourceFile],
              head_files: list[sources.SourceFile]) -> Context:
     """How to name the sides, and which of them has no spec files."""
-    from compiler.diff import Context
+    from converge.compiler.diff import Context
 
     shown = path.as_posix()
     notes = tuple(f"the {name} ({revision.shown}) has no spec files under {shown}"

@@ -13,12 +13,12 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from compiler import exprs, matchers, metamonitoring, model
-from compiler.validate import Resource, Validated
-from specs.common import SEVERITY_ORDER
-from specs.project import ProjectSpec
-from specs.routing import InhibitRule, Route, RoutingSpec
-from specs.rule_group import Rule, RuleGroupSpec, Tier
+from converge.compiler import exprs, matchers, metamonitoring, model
+from converge.compiler.validate import Resource, Validated
+from converge.specs.common import SEVERITY_ORDER
+from converge.specs.project import ProjectSpec
+from converge.specs.routing import InhibitRule, Route, RoutingSpec
+from converge.specs.rule_group import Rule, RuleGroupSpec, Tier
 
 THRESHOLD = "$threshold"
 _FALLBACK_EQUAL = ("instance", "job")

@@ -1,6 +1,6 @@
 """Cached PromQL analysis: several checks and the expander ask about the same expressions.
 
-Answers can also be handed in ready-made (`prefetched`): `compiler.parallel` computes
+Answers can also be handed in ready-made (`prefetched`): `converge.compiler.parallel` computes
 them in a forked process while the pipeline checks everything else, and they are read the
 first time an expression is asked about.
 """
@@ -11,7 +11,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator, Mapping
 
-from compiler import promql
+from converge.compiler import promql
 
 _PLACEHOLDER = "$threshold"
 _STAND_IN = "1000000000"  # as long as the placeholder, so offsets stay the same

@@ -1,4 +1,4 @@
-"""`converge fmt`: rewrite spec files in the canonical style of `compiler.fmt`.
+"""`converge fmt`: rewrite spec files in the canonical style of `converge.compiler.fmt`.
 
 The I/O shell around the pure `fmt.format_text`: finds the spec files (as `check` does,
 honouring `.converge-ignore`), writes each changed file atomically (a temporary file in
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import click
 
-from compiler import fmt, loader, sources
-from compiler.diagnostics import Diagnostic
-from compiler.formats import human
-from compiler.formats.report import Report
+from converge.compiler import fmt, loader, sources
+from converge.compiler.diagnostics import Diagnostic
+from converge.compiler.formats import human
+from converge.compiler.formats.report import Report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 

@@ -15,8 +15,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from compiler import sources
-from compiler.bundle import Source
+from converge.compiler import sources
+from converge.compiler.bundle import Source
 
 _ENVIRONMENT_OVERRIDES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
 """Variables a Git hook sets that would point `git` at another repository than PATH's."""

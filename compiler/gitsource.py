@@ -14,8 +14,8 @@ import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from compiler import sources
-from compiler.sources import SourceFile
+from converge.compiler import sources
+from converge.compiler.sources import SourceFile
 
 if TYPE_CHECKING:
     import git

@@ -1,6 +1,6 @@
 """`converge import`: turn existing Prometheus rule files and Alertmanager configs into specs.
 
-The thin shell around `compiler.importers`: it reads the source files and the output
+The thin shell around `converge.compiler.importers`: it reads the source files and the output
 directory, lets the pure converters decide, refuses to overwrite spec files unless told
 to, writes, and reports what it wrote, the environment variables secrets now come from
 (names only) and anything the user should check. Exit codes: 0 written, 2 usage or I/O
@@ -15,8 +15,8 @@ from typing import NoReturn
 
 import click
 
-from compiler import importers, sources
-from compiler.importers import scaffold
+from converge.compiler import importers, sources
+from converge.compiler.importers import scaffold
 
 EXIT_USAGE = 2
 _OUTPUT = click.option("-o", "--output", "output", required=True, help="Repository to write.",

@@ -42,7 +42,7 @@ _MARKDOWN_TYPES = {("dingtalk", "markdown"), ("dingtalk", "actionCard"), ("wecom
 
 @functools.lru_cache(maxsize=8)
 def _default(name: str) -> str:
-    return (importlib.resources.files("templates") / _TEMPLATES / name).read_text("utf-8")
+    return (importlib.resources.files("converge.templates") / _TEMPLATES / name).read_text("utf-8")
 
 
 def default_template(channel_type: str, msg_type: str | None = None) -> Template:

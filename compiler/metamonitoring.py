@@ -7,9 +7,9 @@ any finding points at `metaMonitoring` in `converge.yaml`.
 
 from __future__ import annotations
 
-from compiler import model
-from specs.common import parse_duration
-from specs.project import MetaMonitoring
+from converge.compiler import model
+from converge.specs.common import parse_duration
+from converge.specs.project import MetaMonitoring
 
 _SOURCE = "converge-meta-monitoring"
 """`source` label on every meta alert, to route or silence them together."""

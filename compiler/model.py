@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from compiler.loader import Document, Path
-from compiler.matchers import Matcher, MatcherError
+from converge.compiler.loader import Document, Path
+from converge.compiler.matchers import Matcher, MatcherError
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from compiler import exprs, loader, promql
-from compiler.sources import SourceFile
+from converge.compiler import exprs, loader, promql
+from converge.compiler.sources import SourceFile
 
 MIN_BYTES = 1 << 20
 """Below this much YAML (about 2,500 rules) the fork and the pickling are not worth it."""

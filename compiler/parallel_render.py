@@ -22,8 +22,8 @@ import struct
 import threading
 from typing import Any
 
-from compiler import render, writer
-from compiler.model import Model
+from converge.compiler import render, writer
+from converge.compiler.model import Model
 
 MIN_GROUPS = 100
 """Below this many rule groups the fork is not worth it."""
@@ -68,7 +68,7 @@ def render_into(model: Model, staging: writer.Staging) -> dict[str, str]:
 
 class Aside:
     """`render.render(model)` in a forked worker, started at once: `converge diff` renders
-    the base while it checks both sides (`compiler.diff.sides`)."""
+    the base while it checks both sides (`converge.compiler.diff.sides`)."""
 
     def __init__(self, model: Model) -> None:
         self._model = model

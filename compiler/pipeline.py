@@ -11,18 +11,18 @@ import functools
 import gc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from compiler import expand, exprs, loader, parallel, validate
-from compiler.checks import (
+from converge.compiler import expand, exprs, loader, parallel, validate
+from converge.compiler.checks import (
     CHECKS,
     inhibit_unknown_label,
     promql_syntax,
     route_unrouted_alert,
     template_unknown_label,
 )
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model
-from compiler.sources import SourceFile
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model
+from converge.compiler.sources import SourceFile
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ def check(sources: Iterable[SourceFile], *, worker: parallel.Worker | None = Non
           expanded: Callable[[Model], object] | None = None) -> CheckResult:
     """Load, validate, expand and check specs; collect every diagnostic.
 
-    `worker`: one the caller started on the same `sources` (see `compiler.parallel`);
+    `worker`: one the caller started on the same `sources` (see `converge.compiler.parallel`);
     by default one is started here when the repository is big enough. `shared` (from
     `preload`, which takes the worker instead): files, validations and analyses to reuse.
     `expanded` is called with the model before the checks run (whatever they find).
@@ -155,7 +155,7 @@ _READ_PARSED_PROMQL = (promql_syntax, template_unknown_label, inhibit_unknown_la
                        route_unrouted_alert)
 _CHECK_ORDER = (*(m for m in CHECKS if m not in _READ_PARSED_PROMQL),
                 *(m for m in CHECKS if m in _READ_PARSED_PROMQL))
-"""The checks that read parsed PromQL run last, giving the worker (`compiler.parallel`)
+"""The checks that read parsed PromQL run last, giving the worker (`converge.compiler.parallel`)
 the most time. The order cannot change the output: diagnostics are sorted by position,
 code and message, and each code belongs to one check."""
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from compiler.matchers import Matcher, MatcherError
-from compiler.model import Route
+from converge.compiler.matchers import Matcher, MatcherError
+from converge.compiler.model import Route
 
 MayHave = Callable[[str], bool]
 

@@ -1,4 +1,4 @@
-"""A fast, cached front to `compiler.gotemplate` for the checks.
+"""A fast, cached front to `converge.compiler.gotemplate` for the checks.
 
 Most alert templates are made of a few simple actions: `{{ $labels.instance }}`,
 `{{ $value | humanizePercentage }}`, `{{ printf "%.2f" $value }}`,
@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import re
 
-from compiler import gotemplate
+from converge.compiler import gotemplate
 
 _ACTION = re.compile(r"\{\{(?:- |\s*)(?P<body>[^{}]*?)(?:\s+-|\s*)\}\}")
 _VALUE = r"\$(?:(?:labels|externalLabels)\.[A-Za-z_][A-Za-z0-9_]*|value|externalURL)"

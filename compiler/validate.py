@@ -18,11 +18,11 @@ from typing import Any
 import pydantic
 from pydantic.alias_generators import to_camel
 
-from compiler.diagnostics import Diagnostic, Severity, Span
-from compiler.loader import Document, Path
-from specs.channel import CHANNEL_TYPES
-from specs.common import API_VERSION, Metadata
-from specs.kinds import KINDS, SPEC_MODELS
+from converge.compiler.diagnostics import Diagnostic, Severity, Span
+from converge.compiler.loader import Document, Path
+from converge.specs.channel import CHANNEL_TYPES
+from converge.specs.common import API_VERSION, Metadata
+from converge.specs.kinds import KINDS, SPEC_MODELS
 
 _ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec")
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from compiler.bundle import MANIFEST
+from converge.compiler.bundle import MANIFEST
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100

@@ -1,7 +1,7 @@
 """The reconciler: the config server and the daemons that converge the running world
-toward a compiled bundle, and the runtime they share (`reconciler.core`).
+toward a compiled bundle, and the runtime they share (`converge.reconciler.core`).
 
-`reconciler` imports `specs` and reads bundles through `compiler.bundle`; the compiler
+`reconciler` imports `specs` and reads bundles through `converge.compiler.bundle`; the compiler
 never imports it.
 """
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from specs.common import Duration, SecretRef, Severity, Spec, require_one_of
+from converge.specs.common import Duration, SecretRef, Severity, Spec, require_one_of
 
 
 class MessageTemplate(Spec):

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from specs.common import Duration, Severity, Spec
+from converge.specs.common import Duration, Severity, Spec
 
 
 class ComposeSelector(Spec):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from specs import (
+from converge.specs import (
     channel,
     common,
     healing_policy,
@@ -22,9 +22,9 @@ from specs import (
     rule_tests,
     worker_pool,
 )
-from specs.channel import ChannelSpec
-from specs.common import API_VERSION, Metadata, Spec
-from specs.kinds import SPEC_MODELS
+from converge.specs.channel import ChannelSpec
+from converge.specs.common import API_VERSION, Metadata, Spec
+from converge.specs.kinds import SPEC_MODELS
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from specs.channel import ChannelBase
-from specs.healing_policy import HealingPolicySpec
-from specs.project import ProjectSpec
-from specs.routing import RoutingSpec
-from specs.rule_group import RuleGroupSpec
-from specs.worker_pool import WorkerPoolSpec
+from converge.specs.channel import ChannelBase
+from converge.specs.healing_policy import HealingPolicySpec
+from converge.specs.project import ProjectSpec
+from converge.specs.routing import RoutingSpec
+from converge.specs.rule_group import RuleGroupSpec
+from converge.specs.worker_pool import WorkerPoolSpec
 
 SPEC_MODELS: dict[str, type[BaseModel]] = {
     "Project": ProjectSpec,
@@ -19,6 +19,6 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
     "WorkerPool": WorkerPoolSpec,
     "HealingPolicy": HealingPolicySpec,
 }
-"""Every kind. `Channel` is dispatched further by its `type` (see `specs.channel`)."""
+"""Every kind. `Channel` is dispatched further by its `type` (see `converge.specs.channel`)."""
 
 KINDS: tuple[str, ...] = tuple(SPEC_MODELS)

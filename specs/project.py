@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from specs.common import Duration, Labels, ResourceName, Spec
+from converge.specs.common import Duration, Labels, ResourceName, Spec
 
 
 class TargetSpec(Spec):

@@ -3,7 +3,7 @@
 Every kind gets a section: its document (the envelope around its spec), then one table per
 object type reached from it, in model field order, with each field's key (the alias users
 write), type, default, constraints and description (the field's docstring). Types shared by
-every kind (metadata, secret references) come first. `python -m specs.reference` prints the
+every kind (metadata, secret references) come first. `python -m converge.specs.reference` prints the
 page; `--write` writes it, and a test fails while the committed page differs.
 """
 
@@ -23,7 +23,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from specs.common import (
+from converge.specs.common import (
     Duration,
     EnvRef,
     FileRef,
@@ -33,11 +33,11 @@ from specs.common import (
     SecretRef,
     Severity,
 )
-from specs.jsonschema import document_model, field_docstrings
-from specs.kinds import KINDS, SPEC_MODELS
+from converge.specs.jsonschema import document_model, field_docstrings
+from converge.specs.kinds import KINDS, SPEC_MODELS
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
-COMMAND = "python -m specs.reference --write"
+COMMAND = "python -m converge.specs.reference --write"
 
 GUIDE = {"Project": "2-project", "RuleGroup": "3-rulegroup", "Channel": "4-channel",
          "Routing": "5-routing", "WorkerPool": "6-workerpool",
@@ -334,13 +334,14 @@ def _cell(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m specs.reference [--write]`: print the page, or write docs/reference.md."""
+    """`python -m converge.specs.reference [--write]`: print the page, or write
+    docs/reference.md."""
     args = sys.argv[1:] if argv is None else argv
     if args == ["--write"]:
         PAGE.write_text(reference(), encoding="utf-8")
         return 0
     if args:
-        print("usage: python -m specs.reference [--write]", file=sys.stderr)
+        print("usage: python -m converge.specs.reference [--write]", file=sys.stderr)
         return 2
     sys.stdout.write(reference())
     return 0

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from specs.common import Duration, LabelName, Spec
-from specs.routing_tests import RoutingTest
+from converge.specs.common import Duration, LabelName, Spec
+from converge.specs.routing_tests import RoutingTest
 
 Matcher = Annotated[str, Field(min_length=1)]
 """An Alertmanager matcher: `name="value"`, `name!="value"`, `name=~"re"` or `name!~"re"`."""

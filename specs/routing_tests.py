@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from specs.common import Labels, Spec
+from converge.specs.common import Labels, Spec
 
 
 class AlertLabels(Spec):

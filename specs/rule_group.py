@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from specs.common import Duration, Labels, SecretRef, Spec, require_one_of
-from specs.rule_tests import RuleTest
+from converge.specs.common import Duration, Labels, SecretRef, Spec, require_one_of
+from converge.specs.rule_tests import RuleTest
 
 TargetName = Literal["prometheus", "vmalert"]
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from specs.common import Duration, Labels, Spec
+from converge.specs.common import Duration, Labels, Spec
 
 
 def _text(value: Any) -> Any:

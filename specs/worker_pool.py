@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from specs.common import Duration, EnvRef, FileRef, Spec
+from converge.specs.common import Duration, EnvRef, FileRef, Spec
 
 
 class Replicas(Spec):

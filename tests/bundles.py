@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from compiler import bundle, pipeline, render
-from compiler.model import Model
-from compiler.sources import SourceFile
+from converge.compiler import bundle, pipeline, render
+from converge.compiler.model import Model
+from converge.compiler.sources import SourceFile
 
 VERSION = "0.0.0+test"
 """The compiler version the in-memory bundles claim: nothing volatile in snapshots."""

@@ -16,9 +16,9 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.amber import AmberSnapshotExtension
 from syrupy.location import PyTestLocation
 
-from compiler import pipeline
-from compiler.diagnostics import Diagnostic
-from compiler.loader import split_lines
+from converge.compiler import pipeline
+from converge.compiler.diagnostics import Diagnostic
+from converge.compiler.loader import split_lines
 
 # CI runs property tests derandomized: a green run stays green, and a failure there is a
 # real regression, not a new random draw. Locally, every run explores new examples.

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import valid_repo
 
-from compiler import pipeline, render
-from compiler.diff import Context, Revision, Side
+from converge.compiler import pipeline, render
+from converge.compiler.diff import Context, Revision, Side
 
 Docs = list[dict[str, Any]]
 

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from compiler.bundle import sha256
-from reconciler.notifier.daemon import NotifierDaemon, Settings
-from specs.channel import CHANNEL_TYPES, NOTIFIER_TYPES
+from converge.compiler.bundle import sha256
+from converge.reconciler.notifier.daemon import NotifierDaemon, Settings
+from converge.specs.channel import CHANNEL_TYPES, NOTIFIER_TYPES
 
 
 def channel_entry(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:

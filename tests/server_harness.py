@@ -15,7 +15,7 @@ import httpx
 import valid_repo
 import yaml
 
-from reconciler.server import ConfigServer, Settings
+from converge.reconciler.server import ConfigServer, Settings
 
 TOKEN = "test-token-1"
 SECRET = b"webhook-secret"

@@ -14,8 +14,8 @@ from typing import Any
 
 import bundles
 
-from compiler import bundle as compiler_bundle
-from compiler import writer
+from converge.compiler import bundle as compiler_bundle
+from converge.compiler import writer
 
 
 def documents(n: int, *, secret_env: str | None = None) -> list[dict[str, Any]]:

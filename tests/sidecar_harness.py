@@ -15,9 +15,9 @@ import pytest
 import realtargets
 import sidecar_bundles
 
-from reconciler.core import TemporaryError
-from reconciler.sidecar import daemon
-from reconciler.sidecar.sync import Report
+from converge.reconciler.core import TemporaryError
+from converge.reconciler.sidecar import daemon
+from converge.reconciler.sidecar.sync import Report
 
 
 @dataclasses.dataclass

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import pipeline
-from compiler.cli import main
-from compiler.sources import SourceFile
+from converge.compiler import pipeline
+from converge.compiler.cli import main
+from converge.compiler.sources import SourceFile
 
 PROPERTY_SETTINGS = settings(max_examples=80, deadline=None,
                              suppress_health_check=[HealthCheck.too_slow])

@@ -26,9 +26,9 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from compiler import bundle, sources
-from compiler.cli import main
-from compiler.sources import SourceFile
+from converge.compiler import bundle, sources
+from converge.compiler.cli import main
+from converge.compiler.sources import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "repo-example"
@@ -203,7 +203,7 @@ def test_the_schema_rejects_a_wrong_manifest(mixed: bundle.Bundle, change: str) 
 
 
 def _lines_hash(pairs: dict[str, str]) -> str:
-    """The documented hash, written out independently of `compiler.bundle`."""
+    """The documented hash, written out independently of `converge.compiler.bundle`."""
     lines = b"".join(path.encode() + b"\x00" + digest.encode() + b"\n"
                      for path, digest in sorted(pairs.items()))
     return hashlib.sha256(lines).hexdigest()
@@ -263,7 +263,7 @@ def _compile_in_a_fresh_interpreter(repo: Path, out: Path, *, hash_seed: str) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVERGE_", "GIT_"))}
     env["PYTHONHASHSEED"] = hash_seed
     result = subprocess.run(
-        [sys.executable, "-c", "from compiler.cli import main; main()",
+        [sys.executable, "-c", "from converge.compiler.cli import main; main()",
          "compile", str(repo), "-o", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from compiler import codes
-from compiler.checks import CHECKS
-from compiler.cli import main
+from converge.compiler import codes
+from converge.compiler.checks import CHECKS
+from converge.compiler.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_docs_codes_md_is_current() -> None:
     committed = (ROOT / "docs" / "codes.md").read_text(encoding="utf-8")
-    assert committed == codes.markdown(), "run: python -m compiler.codes > docs/codes.md"
+    assert committed == codes.markdown(), "run: python -m converge.compiler.codes > docs/codes.md"
 
 
 @pytest.mark.parametrize("code", sorted(codes.all_codes()))

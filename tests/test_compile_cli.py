@@ -21,9 +21,9 @@ import bundles
 import pytest
 from click.testing import CliRunner, Result
 
-from compiler import bundle, cli, writer
-from compiler.cli import main
-from compiler.sources import SourceFile
+from converge.compiler import bundle, cli, writer
+from converge.compiler.cli import main
+from converge.compiler.sources import SourceFile
 
 
 def _group(name: str, threshold: int) -> dict[str, Any]:
@@ -248,7 +248,7 @@ def test_check_fails_with_a_diff_when_stale(damage: Callable[[Path], None] | Non
 
 
 class _FailingOpen:
-    """`open` for `compiler.writer`: the `fail_at`-th file opened for writing fails; with
+    """`open` for `converge.compiler.writer`: the `fail_at`-th file opened for writing fails; with
     `partial`, it opens and then fails half way through writing (a full disk)."""
 
     def __init__(self, fail_at: int, *, partial: bool) -> None:

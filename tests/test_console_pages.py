@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.server import console
-from reconciler.server.console import pages
-from reconciler.server.fleet import FleetRow
-from reconciler.server.state import Attempt
+from converge.reconciler.server import console
+from converge.reconciler.server.console import pages
+from converge.reconciler.server.fleet import FleetRow
+from converge.reconciler.server.state import Attempt
 
 NOW = 1_700_000_000.0
 HASH_A, HASH_B = "a" * 64, "b" * 64

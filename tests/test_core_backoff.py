@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.core import Backoff, BackoffPolicy
+from converge.reconciler.core import Backoff, BackoffPolicy
 
 
 @pytest.mark.parametrize(("failures", "expected"), [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.core import Status, conditions
+from converge.reconciler.core import Status, conditions
 
 
 def test_transition_time_moves_only_when_the_status_changes() -> None:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from reconciler.core import LoopSettings, Runtime, conditions, http, logs, runner
+from converge.reconciler.core import LoopSettings, Runtime, conditions, http, logs, runner
 
 
 async def _serve_and_get(runtime: Runtime, app: web.Application,

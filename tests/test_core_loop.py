@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler.core import (
+from converge.reconciler.core import (
     BackoffPolicy,
     Loop,
     LoopSettings,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core import Store, StoreError
+from converge.reconciler.core import Store, StoreError
 
 V1 = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
 V2 = """ALTER TABLE items ADD COLUMN size INTEGER NOT NULL DEFAULT 0;

@@ -13,13 +13,13 @@ from click.testing import CliRunner
 from prometheus_client import CollectorRegistry
 from syrupy.assertion import SnapshotAssertion
 
-from compiler import cli, dashboard
-from reconciler.core import metrics as core_metrics
-from reconciler.healer.metrics import HealerMetrics
-from reconciler.notifier.metrics import NotifierMetrics
-from reconciler.scaler.metrics import ScalerMetrics
-from reconciler.server.metrics import ServerMetrics
-from reconciler.sidecar.metrics import SidecarMetrics
+from converge.compiler import cli, dashboard
+from converge.reconciler.core import metrics as core_metrics
+from converge.reconciler.healer.metrics import HealerMetrics
+from converge.reconciler.notifier.metrics import NotifierMetrics
+from converge.reconciler.scaler.metrics import ScalerMetrics
+from converge.reconciler.server.metrics import ServerMetrics
+from converge.reconciler.sidecar.metrics import SidecarMetrics
 
 _GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
 _SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),

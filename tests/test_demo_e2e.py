@@ -23,11 +23,11 @@ import pytest
 import realtools
 from test_console_browser import _playwright, artifacts
 
-from reconciler.demo import containers
+from converge.reconciler.demo import containers
 
 pytestmark = pytest.mark.realtools
 
-_CONVERGE = [sys.executable, "-c", "from compiler.cli import run; run()"]
+_CONVERGE = [sys.executable, "-c", "from converge.compiler.cli import run; run()"]
 _CORE_PROOFS = (
     "step 1: first sync",
     "✓ step 1 proved",

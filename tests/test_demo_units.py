@@ -12,9 +12,9 @@ import httpx
 import pytest
 import yaml
 
-from compiler import diagnostics, pipeline
-from compiler.sources import SourceFile
-from reconciler.demo import local, processes, workspace
+from converge.compiler import diagnostics, pipeline
+from converge.compiler.sources import SourceFile
+from converge.reconciler.demo import local, processes, workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "repo-example"
@@ -149,15 +149,16 @@ def test_the_demo_drives_the_daemons_only_through_their_commands_and_apis() -> N
     """The demo imports no daemon: it runs them as `converge …` and reads their HTTP APIs,
     as a user would."""
     for path in sorted((ROOT / "reconciler" / "demo").glob("*.py")):
-        names = re.findall(r"^\s*(?:from|import) (reconciler\.\w+)", path.read_text(), re.M)
-        assert set(names) <= {"reconciler.demo"}, path
+        names = re.findall(r"^\s*(?:from|import) (converge\.reconciler\.\w+)",
+                           path.read_text(), re.M)
+        assert set(names) <= {"converge.reconciler.demo"}, path
 
 
 def test_the_example_is_found_beside_the_code_or_in_the_current_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import click
 
-    from reconciler.demo import cli
+    from converge.reconciler.demo import cli
 
     assert cli._find_example() == cli._EXAMPLE  # a source checkout
     monkeypatch.setattr(cli, "_EXAMPLE", tmp_path / "installed" / "repo-example")

@@ -11,9 +11,9 @@ import valid_repo
 from diff_cases import CASES, CONTEXT, Mutation, changed, side
 from syrupy.assertion import SnapshotAssertion
 
-from compiler import pipeline
-from compiler.diff import BundleDiff, Failure, compute, json_format, markdown, text
-from compiler.formats.report import Report
+from converge.compiler import pipeline
+from converge.compiler.diff import BundleDiff, Failure, compute, json_format, markdown, text
+from converge.compiler.formats.report import Report
 
 FORMATS = {"markdown": markdown.render, "text": text.render, "json": json_format.render}
 

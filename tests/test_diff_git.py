@@ -15,8 +15,8 @@ import valid_repo
 from click.testing import CliRunner, Result
 from syrupy.assertion import SnapshotAssertion
 
-from compiler import gitsource
-from compiler.cli import main
+from converge.compiler import gitsource
+from converge.compiler.cli import main
 
 _WHO = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
         "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",

@@ -8,13 +8,13 @@ import pytest
 import valid_repo
 from diff_cases import CASES, Docs, Mutation, changed, side
 
-from compiler import pipeline, render
-from compiler.diff import BundleDiff, compute, files, sides
-from compiler.diff import model as diff_model
-from compiler.diff.changes import AlertRouting, Counts, FieldChange, Status
-from compiler.diff.fields import nested_changes
-from compiler.diff.rules import tier_value
-from compiler.sources import SourceFile
+from converge.compiler import pipeline, render
+from converge.compiler.diff import BundleDiff, compute, files, sides
+from converge.compiler.diff import model as diff_model
+from converge.compiler.diff.changes import AlertRouting, Counts, FieldChange, Status
+from converge.compiler.diff.fields import nested_changes
+from converge.compiler.diff.rules import tier_value
+from converge.compiler.sources import SourceFile
 
 
 def _diff(mutation: Mutation) -> BundleDiff:
@@ -181,10 +181,10 @@ def _split(docs: Docs) -> list[SourceFile]:
 
 
 def test_the_package_exports_a_sorted_all() -> None:
-    import compiler.diff
+    from converge.compiler import diff
 
-    assert compiler.diff.__all__ == sorted(compiler.diff.__all__)
-    assert all(hasattr(compiler.diff, name) for name in compiler.diff.__all__)
+    assert diff.__all__ == sorted(diff.__all__)
+    assert all(hasattr(diff, name) for name in diff.__all__)
 
 
 @pytest.mark.parametrize("mutation", CASES)

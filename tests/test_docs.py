@@ -16,8 +16,8 @@ import realtools
 import yaml
 from test_spec_reference import spec_models
 
-from compiler.cli import main
-from reconciler import docgen
+from converge.compiler.cli import main
+from converge.reconciler import docgen
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -40,8 +40,8 @@ def _code(markdown: str) -> str:
 
 def test_daemon_reference_is_current() -> None:
     page = (DOCS / "daemons.md").read_text(encoding="utf-8")
-    assert docgen.BEGIN in page, "run: python -m reconciler.docgen --write"
-    assert docgen.updated(page) == page, "run: python -m reconciler.docgen --write"
+    assert docgen.BEGIN in page, "run: python -m converge.reconciler.docgen --write"
+    assert docgen.updated(page) == page, "run: python -m converge.reconciler.docgen --write"
 
 
 def _daemon_flags() -> Iterator[Any]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler import fmt
-from compiler.fmt import order
+from converge.compiler import fmt
+from converge.compiler.fmt import order
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "repo-example"
 
@@ -289,7 +289,7 @@ def test_unparsable_text_is_refused_with_a_position(text: str, where: tuple[int,
 
 
 def test_a_change_of_meaning_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from compiler.fmt import formatter
+    from converge.compiler.fmt import formatter
 
     monkeypatch.setattr(formatter.emit, "emit", lambda documents, head: "a: 2\n")
     with pytest.raises(fmt.MeaningChanged):

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from compiler import bundle, pipeline, render, sources
-from compiler.cli import main
+from converge.compiler import bundle, pipeline, render, sources
+from converge.compiler.cli import main
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "repo-example"
 UGLY = 'kind: Channel\napiVersion: converge/v1\nmetadata: {name: ops}\nspec:\n    url: "http://x"\n'
@@ -117,7 +117,7 @@ def test_no_spec_files_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_a_change_of_meaning_is_an_internal_error(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from compiler import fmt
+    from converge.compiler import fmt
 
     def broken(text: str, *, path: str) -> str:
         raise fmt.MeaningChanged(f"{path}: formatting would change a value")

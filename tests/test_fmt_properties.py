@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yaml_styles import Writer
 
-from compiler import loader
-from compiler.fmt import format_text, same
-from compiler.sources import SourceFile
+from converge.compiler import loader
+from converge.compiler.fmt import format_text, same
+from converge.compiler.sources import SourceFile
 
 _TEXT = st.characters(codec="utf-8", exclude_categories=("Cs",))
 _KEYS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from compiler.cli import main
-from compiler.diagnostics import Diagnostic, Severity, Span
-from compiler.formats import github, sarif
-from compiler.formats.report import Report
+from converge.compiler.cli import main
+from converge.compiler.diagnostics import Diagnostic, Severity, Span
+from converge.compiler.formats import github, sarif
+from converge.compiler.formats.report import Report
 
 BROKEN = """\
 apiVersion: converge/v1
@@ -75,7 +75,7 @@ def test_github_annotations_escape_data_and_properties() -> None:
 
 
 def test_sarif_lists_every_code_as_a_rule() -> None:
-    from compiler.codes import all_codes
+    from converge.compiler.codes import all_codes
 
     log = json.loads(sarif.render(_report("m")))
     assert [r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]] == list(all_codes())

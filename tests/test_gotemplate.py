@@ -1,4 +1,5 @@
-"""Tests for compiler.gotemplate: Go text/template checks for alert and Alertmanager templates.
+"""Tests for converge.compiler.gotemplate: Go text/template checks for alert and Alertmanager
+templates.
 
 Every case names its dialect. The ``realtools`` test at the end runs the same cases through the
 installed promtool, vmalert and amtool, which must agree on valid versus invalid, except where a
@@ -16,7 +17,7 @@ import realtools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.gotemplate import (
+from converge.compiler.gotemplate import (
     ALERTMANAGER_FUNCTIONS,
     PROMETHEUS_FUNCTIONS,
     VMALERT_FUNCTIONS,

@@ -25,14 +25,14 @@ import httpx
 import pytest
 from engine import Containers, Engine, free_port
 
-from reconciler.core.status import Status
-from reconciler.healer.config import CheckSettings, Policy, Selector
-from reconciler.healer.engine import DockerEngine
-from reconciler.healer.events import HttpEventSink, Outbox
-from reconciler.healer.healer import Healer
-from reconciler.healer.metrics import HealerMetrics
-from reconciler.healer.probes import Prober
-from reconciler.healer.records import Records
+from converge.reconciler.core.status import Status
+from converge.reconciler.healer.config import CheckSettings, Policy, Selector
+from converge.reconciler.healer.engine import DockerEngine
+from converge.reconciler.healer.events import HttpEventSink, Outbox
+from converge.reconciler.healer.healer import Healer
+from converge.reconciler.healer.metrics import HealerMetrics
+from converge.reconciler.healer.probes import Prober
+from converge.reconciler.healer.records import Records
 
 CONVERGE = str(Path(sys.executable).parent / "converge")
 

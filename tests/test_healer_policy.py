@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from reconciler.healer.config import CheckSettings, Policy
-from reconciler.healer.containers import Container, Verdict, health_verdict, state_verdict
-from reconciler.healer.policy import (
+from converge.reconciler.healer.config import CheckSettings, Policy
+from converge.reconciler.healer.containers import Container, Verdict, health_verdict, state_verdict
+from converge.reconciler.healer.policy import (
     Decision,
     Observation,
     Track,

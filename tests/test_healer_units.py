@@ -14,19 +14,24 @@ import valid_repo
 from click.testing import CliRunner
 from prometheus_client import CollectorRegistry
 
-from compiler.cli import main
-from reconciler.core.loop import TemporaryError
-from reconciler.core.status import Status
-from reconciler.healer.bundle import BundleError, BundleSource
-from reconciler.healer.config import CheckSettings, Policy, Selector
-from reconciler.healer.containers import COMPOSE_PROJECT, COMPOSE_SERVICE, Container, Verdict
-from reconciler.healer.engine import DockerEngine, EngineError, _timestamp
-from reconciler.healer.events import Event, Outbox
-from reconciler.healer.healer import Healer
-from reconciler.healer.metrics import HealerMetrics
-from reconciler.healer.policy import Record, Track
-from reconciler.healer.records import Records
-from reconciler.healer.selectors import matches, policy_for
+from converge.compiler.cli import main
+from converge.reconciler.core.loop import TemporaryError
+from converge.reconciler.core.status import Status
+from converge.reconciler.healer.bundle import BundleError, BundleSource
+from converge.reconciler.healer.config import CheckSettings, Policy, Selector
+from converge.reconciler.healer.containers import (
+    COMPOSE_PROJECT,
+    COMPOSE_SERVICE,
+    Container,
+    Verdict,
+)
+from converge.reconciler.healer.engine import DockerEngine, EngineError, _timestamp
+from converge.reconciler.healer.events import Event, Outbox
+from converge.reconciler.healer.healer import Healer
+from converge.reconciler.healer.metrics import HealerMetrics
+from converge.reconciler.healer.policy import Record, Track
+from converge.reconciler.healer.records import Records
+from converge.reconciler.healer.selectors import matches, policy_for
 
 WEB = Container("c1", "shop-web-1", {COMPOSE_PROJECT: "shop", COMPOSE_SERVICE: "web",
                                      "tier": "critical"}, "running")
@@ -211,7 +216,7 @@ def test_policy_dataclass_is_hashable_and_comparable() -> None:
 
 
 def test_events_are_what_the_notifier_takes() -> None:
-    from reconciler.notifier import intake
+    from converge.reconciler.notifier import intake
 
     event = Event(level="critical", type="restart_limit_exceeded", message="budget spent",
                   container="shop-web-1", container_id="0123456789abcdef", service="web",

@@ -22,10 +22,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler import loader, matchers, pipeline, routing_eval, sources, validate
-from compiler.import_cli import import_group
-from compiler.importers import SourceFormatError, import_config, import_rule_files, render
-from specs.common import parse_duration
+from converge.compiler import loader, matchers, pipeline, routing_eval, sources, validate
+from converge.compiler.import_cli import import_group
+from converge.compiler.importers import SourceFormatError, import_config, import_rule_files, render
+from converge.specs.common import parse_duration
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
 RULE_FIXTURES = sorted(p for p in FIXTURES.iterdir() if ".rules." in p.name

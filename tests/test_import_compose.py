@@ -9,8 +9,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from compiler import importers
-from compiler.cli import main
+from converge.compiler import importers
+from converge.compiler.cli import main
 
 COMPOSE = """\
 name: Shop

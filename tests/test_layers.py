@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "converge"
 OURS = ("specs", "compiler", "reconciler", "templates")
 PURE = ["compiler/loader.py", "compiler/validate.py", "compiler/expand.py", "compiler/model.py",
         "compiler/pipeline.py", "compiler/promql", "compiler/gotemplate",
@@ -25,7 +26,7 @@ PURE = ["compiler/loader.py", "compiler/validate.py", "compiler/expand.py", "com
 IO_MODULES = {"subprocess", "httpx", "docker", "sqlite3", "socket", "git", "shutil"}
 
 
-def _imports(path: Path) -> set[str]:
+def _absolute_imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -34,6 +35,12 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
     return names
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules `path` imports, ours named inside the package (`compiler.x` for
+    `converge.compiler.x`), so the layer rules read like the repository's folders."""
+    return {name.removeprefix(f"{PACKAGE}.") for name in _absolute_imports(path)}
 
 
 def _files(*parts: str) -> list[Path]:
@@ -66,3 +73,11 @@ def test_checks_do_not_import_each_other(path: Path) -> None:
     others = {n for n in _imports(path) if n.startswith("compiler.checks.")
               and n != "compiler.checks.context"}
     assert not others, f"{path} imports {others}"
+
+
+@pytest.mark.parametrize("path", _files(*OURS, "tests", "benchmarks"),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_our_modules_are_imported_through_the_converge_namespace(path: Path) -> None:
+    """`import compiler` works only from a checkout; the installed package is `converge.*`."""
+    bare = {n for n in _absolute_imports(path) if n.split(".")[0] in OURS}
+    assert not bare, f"{path} imports {bare}: import them as {PACKAGE}.<name>"

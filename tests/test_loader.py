@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from compiler import loader
-from compiler.diagnostics import Span
+from converge.compiler import loader
+from converge.compiler.diagnostics import Span
 
 
 def test_values_are_typed_as_prometheus_reads_them() -> None:

@@ -9,8 +9,8 @@ import realtools
 import valid_repo
 import yaml
 
-from compiler import pipeline, render
-from compiler.sources import SourceFile
+from converge.compiler import pipeline, render
+from converge.compiler.sources import SourceFile
 
 META_ALERTS = ["ConvergeSidecarDown", "ConvergeServerDown", "ConvergeSyncFailing",
                "ConvergeTargetNotConverged", "ConvergeConfigStale", "ConvergeCompileFailing"]

@@ -19,8 +19,8 @@ import vendorfakes
 import yaml
 from click.testing import CliRunner
 
-from compiler.cli import main
-from reconciler.notifier.daemon import Settings
+from converge.compiler.cli import main
+from converge.reconciler.notifier.daemon import Settings
 
 pytestmark = pytest.mark.realtools
 

@@ -16,9 +16,9 @@ import pytest
 import vendorfakes
 from vendorfakes import Scripted
 
-from reconciler.core.backoff import BackoffPolicy
-from reconciler.notifier.daemon import NotifierDaemon, Settings
-from reconciler.notifier.outbox import OutboxError
+from converge.reconciler.core.backoff import BackoffPolicy
+from converge.reconciler.notifier.daemon import NotifierDaemon, Settings
+from converge.reconciler.notifier.outbox import OutboxError
 
 FAST = BackoffPolicy(initial=0.05, factor=2.0, cap=0.3, jitter=0.0)
 ENV = {"DT": vendorfakes.DINGTALK_TOKEN, "DTS": "dt-secret", "WK": vendorfakes.WECOM_KEY,

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler import messagetemplates
-from reconciler.core.backoff import BackoffPolicy
-from reconciler.notifier import intake, policy, signing, splitting
-from reconciler.notifier.channels import ChannelsError, parse
-from reconciler.notifier.ratelimit import TokenBucket
-from reconciler.notifier.vendors import dingtalk, feishu, slack, smtp, webhook, wecom
-from reconciler.notifier.vendors.base import HttpAnswer, MailAnswer, Outcome
+from converge.compiler import messagetemplates
+from converge.reconciler.core.backoff import BackoffPolicy
+from converge.reconciler.notifier import intake, policy, signing, splitting
+from converge.reconciler.notifier.channels import ChannelsError, parse
+from converge.reconciler.notifier.ratelimit import TokenBucket
+from converge.reconciler.notifier.vendors import dingtalk, feishu, slack, smtp, webhook, wecom
+from converge.reconciler.notifier.vendors.base import HttpAnswer, MailAnswer, Outcome
 
 # -- splitting ------------------------------------------------------------------------------
 

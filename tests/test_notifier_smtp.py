@@ -18,9 +18,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from reconciler.notifier.daemon import Settings
-from reconciler.notifier.senders import SmtpSender
-from reconciler.notifier.vendors.base import MailRequest
+from converge.reconciler.notifier.daemon import Settings
+from converge.reconciler.notifier.senders import SmtpSender
+from converge.reconciler.notifier.vendors.base import MailRequest
 
 USER, PASSWORD = "notifier", "s3cret"
 

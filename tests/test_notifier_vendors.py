@@ -8,10 +8,10 @@ from typing import Any
 import notifierkit
 import pytest
 
-from reconciler.notifier import messages
-from reconciler.notifier.channels import Channel, parse
-from reconciler.notifier.vendors import dingtalk, feishu, slack, smtp, webhook, wecom
-from reconciler.notifier.vendors.base import Message, dumps
+from converge.reconciler.notifier import messages
+from converge.reconciler.notifier.channels import Channel, parse
+from converge.reconciler.notifier.vendors import dingtalk, feishu, slack, smtp, webhook, wecom
+from converge.reconciler.notifier.vendors.base import Message, dumps
 
 
 def _channel(spec: dict[str, Any], env: dict[str, str] | None = None) -> Channel:

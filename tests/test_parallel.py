@@ -1,9 +1,9 @@
 """The speed-ups of `converge check` and `compile` answer as the code they replace.
 
-`compiler.parallel` loads half the files and parses PromQL in a forked process: with or
+`converge.compiler.parallel` loads half the files and parses PromQL in a forked process: with or
 without it, and when it fails at any step, every diagnostic is the same.
-`compiler.parallel_render` renders and writes vmalert's files in a forked process: the
-same bundle, and the same errors. `compiler.expand` finds label names before matchers
+`converge.compiler.parallel_render` renders and writes vmalert's files in a forked process: the
+same bundle, and the same errors. `converge.compiler.expand` finds label names before matchers
 without the backtracking regular expression it replaced: on any string, the same names.
 """
 
@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from compiler import (
+from converge.compiler import (
     cli,
     expand,
     exprs,
@@ -239,7 +239,7 @@ def test_the_console_script_prints_everything_and_keeps_the_exit_code(
     (tmp_path / "specs.yaml").write_bytes(valid_repo.dump(valid_repo.documents()
                                                           if docs is None else docs))
     done = subprocess.run(
-        [sys.executable, "-c", "from compiler.cli import run; run()", "check", str(tmp_path),
-         "--format", "json"], capture_output=True, text=True, check=False, cwd=ROOT)
+        [sys.executable, "-c", "from converge.compiler.cli import run; run()", "check",
+         str(tmp_path), "--format", "json"], capture_output=True, text=True, check=False, cwd=ROOT)
     assert done.returncode == code, done.stderr
     assert json.loads(done.stdout)["summary"]["errors"] == code

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import realtools
 
-from compiler import pipeline
-from compiler.sources import SourceFile
+from converge.compiler import pipeline
+from converge.compiler.sources import SourceFile
 
 PROJECT = """\
 apiVersion: converge/v1

@@ -1,4 +1,4 @@
-"""compiler.promql: where parse errors are, which dialect accepts what, and which labels
+"""converge.compiler.promql: where parse errors are, which dialect accepts what, and which labels
 an expression's result series can carry."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import promql
-from compiler.promql import (
+from converge.compiler import promql
+from converge.compiler.promql import (
     METRICSQL_FUNCTIONS,
     LabelSet,
     ParseProblem,

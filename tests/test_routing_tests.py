@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler import pipeline
-from compiler.sources import SourceFile
-from compiler.testing import routing
+from converge.compiler import pipeline
+from converge.compiler.sources import SourceFile
+from converge.compiler.testing import routing
 
 BASE: list[dict[str, Any]] = [
     {"apiVersion": "converge/v1", "kind": "Project", "metadata": {"name": "demo"},

@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler import bundle, pipeline, render, sources
-from compiler.cli import main
-from compiler.model import Model
-from compiler.sources import SourceFile
-from compiler.testing import alert_diff, promtool, promtool_output, rules, series
+from converge.compiler import bundle, pipeline, render, sources
+from converge.compiler.cli import main
+from converge.compiler.model import Model
+from converge.compiler.sources import SourceFile
+from converge.compiler.testing import alert_diff, promtool, promtool_output, rules, series
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "repo-example"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from compiler.cli import main
-from reconciler.scaler import policy
-from reconciler.scaler.config import Metric, Pool
-from reconciler.scaler.records import Records
+from converge.compiler.cli import main
+from converge.reconciler.scaler import policy
+from converge.reconciler.scaler.config import Metric, Pool
+from converge.reconciler.scaler.records import Records
 
 
 def test_history_shows_decisions_and_actions(runner: CliRunner, tmp_path: Path) -> None:

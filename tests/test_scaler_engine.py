@@ -22,17 +22,17 @@ import realtools
 from engine import IMAGE, Engine
 from test_healer_engine import EventSinkServer
 
-from reconciler.core.events import HttpEventSink, Outbox
-from reconciler.core.metrics import registry
-from reconciler.core.status import Status
-from reconciler.core.stops import STOP_EXIT_CODES
-from reconciler.scaler.config import Direction, Metric, Pool
-from reconciler.scaler.engine import DockerEngine
-from reconciler.scaler.metrics import ScalerMetrics
-from reconciler.scaler.metrics_source import PrometheusSource
-from reconciler.scaler.pools import POOL_LABEL
-from reconciler.scaler.records import Records
-from reconciler.scaler.scaler import Scaler
+from converge.reconciler.core.events import HttpEventSink, Outbox
+from converge.reconciler.core.metrics import registry
+from converge.reconciler.core.status import Status
+from converge.reconciler.core.stops import STOP_EXIT_CODES
+from converge.reconciler.scaler.config import Direction, Metric, Pool
+from converge.reconciler.scaler.engine import DockerEngine
+from converge.reconciler.scaler.metrics import ScalerMetrics
+from converge.reconciler.scaler.metrics_source import PrometheusSource
+from converge.reconciler.scaler.pools import POOL_LABEL
+from converge.reconciler.scaler.records import Records
+from converge.reconciler.scaler.scaler import Scaler
 
 
 class Exporter:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.scaler import config, policy, pools
-from reconciler.scaler.config import Direction, Fallback, Metric, Pool
-from reconciler.scaler.metrics_source import parse_result
-from reconciler.scaler.policy import PoolState, Reading
+from converge.reconciler.scaler import config, policy, pools
+from converge.reconciler.scaler.config import Direction, Fallback, Metric, Pool
+from converge.reconciler.scaler.metrics_source import parse_result
+from converge.reconciler.scaler.policy import PoolState, Reading
 
 EXAMPLE_OUT = Path(__file__).resolve().parent.parent / "repo-example"
 
@@ -194,8 +194,8 @@ def test_plan(healed: bool, replicas: list[pools.Replica], desired: int, create:
 def test_example_pools_parse(tmp_path: Path) -> None:
     import yaml
 
-    from compiler.render import reconciler_data
-    from specs.worker_pool import WorkerPoolSpec
+    from converge.compiler.render import reconciler_data
+    from converge.specs.worker_pool import WorkerPoolSpec
     entries = []
     for path in sorted((EXAMPLE_OUT / "pools").glob("*.yaml")):
         document = yaml.safe_load(path.read_text())

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from referencing import Registry, Resource
 
-from compiler import loader, sources
-from compiler.cli import main
-from specs import jsonschema as converge_schema
+from converge.compiler import loader, sources
+from converge.compiler.cli import main
+from converge.specs import jsonschema as converge_schema
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "specs" / "schema"
 EXAMPLE = Path(__file__).resolve().parent.parent / "repo-example"

@@ -12,14 +12,14 @@ import pytest
 import valid_repo
 from server_harness import broken_text
 
-from compiler.sources import SourceFile
-from reconciler.core import TemporaryError
-from reconciler.server import auth, fleet, published
-from reconciler.server.compile import compile_sources
-from reconciler.server.compilers import ProcessCompiler
-from reconciler.server.reconcile import decide
-from reconciler.server.repository import redact
-from reconciler.server.state import Attempt
+from converge.compiler.sources import SourceFile
+from converge.reconciler.core import TemporaryError
+from converge.reconciler.server import auth, fleet, published
+from converge.reconciler.server.compile import compile_sources
+from converge.reconciler.server.compilers import ProcessCompiler
+from converge.reconciler.server.reconcile import decide
+from converge.reconciler.server.repository import redact
+from converge.reconciler.server.state import Attempt
 
 
 def _attempt(commit: str = "c1", result: str = "success", version: str = "1") -> Attempt:

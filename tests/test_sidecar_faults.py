@@ -16,8 +16,8 @@ import pytest
 import realtargets
 import sidecar_bundles
 
-from compiler.bundle import sha256
-from reconciler.sidecar.publish import METADATA
+from converge.compiler.bundle import sha256
+from converge.reconciler.sidecar.publish import METADATA
 
 pytestmark = pytest.mark.realtools
 
@@ -26,7 +26,8 @@ SEED = 20240501
 
 
 def _sidecar(source: Path, dest: Path, reload_url: str) -> list[str]:
-    return [sys.executable, "-c", "from compiler.cli import main; main()", "sidecar", "--once",
+    return [sys.executable, "-c", "from converge.compiler.cli import main; main()",
+            "sidecar", "--once",
             "--no-validate", "--source", f"dir:{source}", "--target", "prometheus",
             "--dest", str(dest), "--reload-url", reload_url, "--log-format", "text"]
 

@@ -20,7 +20,7 @@ from sidecar_harness import (
     vmalert_rig,
 )
 
-from reconciler.sidecar import expect
+from converge.reconciler.sidecar import expect
 
 __all__ = ["alertmanager_rig", "prometheus_rig", "vmalert_rig"]  # fixtures used by name
 

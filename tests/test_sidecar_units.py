@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import sidecar_bundles
 
-from compiler.render import secrets as compiler_secrets
-from reconciler.sidecar import bundles, decide, expect, secrets
-from reconciler.sidecar.decide import State, Step
-from reconciler.sidecar.publish import METADATA, Publisher, PublishError
-from reconciler.sidecar.sources import parse
-from reconciler.sidecar.sources.base import SourceSpec
+from converge.compiler.render import secrets as compiler_secrets
+from converge.reconciler.sidecar import bundles, decide, expect, secrets
+from converge.reconciler.sidecar.decide import State, Step
+from converge.reconciler.sidecar.publish import METADATA, Publisher, PublishError
+from converge.reconciler.sidecar.sources import parse
+from converge.reconciler.sidecar.sources.base import SourceSpec
 
 H1, H2, H3 = "1" * 64, "2" * 64, "3" * 64
 
@@ -319,7 +319,7 @@ class _Target:
         return None
 
     def reload(self, version: object) -> None:
-        from reconciler.sidecar.targets import TargetError
+        from converge.reconciler.sidecar.targets import TargetError
 
         if self.down:
             raise TargetError("connection refused", unreachable=True)
@@ -329,14 +329,14 @@ class _Target:
         self.loaded = version.hash
 
     def verify(self, version: object) -> None:
-        from reconciler.sidecar.targets import TargetError
+        from converge.reconciler.sidecar.targets import TargetError
 
         if self.down or getattr(version, "hash", None) != self.loaded:
             raise TargetError("not loaded")
 
 
 def _syncer(tmp_path: Path, source: _Source, target: _Target) -> object:
-    from reconciler.sidecar.sync import Syncer
+    from converge.reconciler.sidecar.sync import Syncer
 
     syncer = Syncer(source=source, target=target, publisher=Publisher(
         dest=tmp_path / "dest", state_dir=tmp_path / "state", target="prometheus"),
@@ -347,8 +347,8 @@ def _syncer(tmp_path: Path, source: _Source, target: _Target) -> object:
 
 def test_sync_uses_304_and_retries_a_failed_bundle_while_the_source_is_down(
         tmp_path: Path) -> None:
-    from reconciler.sidecar.sources import SourceError
-    from reconciler.sidecar.sync import Syncer
+    from converge.reconciler.sidecar.sources import SourceError
+    from converge.reconciler.sidecar.sync import Syncer
 
     one, two = _candidate(1), _candidate(2)
     target = _Target()
@@ -369,7 +369,7 @@ def test_sync_uses_304_and_retries_a_failed_bundle_while_the_source_is_down(
 
 
 def test_sync_leaves_a_first_bundle_for_a_target_that_is_not_up_yet(tmp_path: Path) -> None:
-    from reconciler.sidecar.sync import Syncer
+    from converge.reconciler.sidecar.sync import Syncer
 
     one = _candidate(1)
     target = _Target()

@@ -8,8 +8,8 @@ import git
 import valid_repo
 from click.testing import CliRunner
 
-from compiler import gitsource, sources
-from compiler.cli import main
+from converge.compiler import gitsource, sources
+from converge.compiler.cli import main
 
 
 def _repo(root: Path) -> Path:

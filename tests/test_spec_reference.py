@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-import specs
-from specs import reference
-from specs.channel import CHANNEL_TYPES, ChannelBase
-from specs.common import Envelope
-from specs.jsonschema import kind_schema
-from specs.kinds import KINDS, SPEC_MODELS
-from specs.project import PrometheusTarget, TargetSpec
-from specs.rule_group import Rule
+from converge import specs
+from converge.specs import reference
+from converge.specs.channel import CHANNEL_TYPES, ChannelBase
+from converge.specs.common import Envelope
+from converge.specs.jsonschema import kind_schema
+from converge.specs.kinds import KINDS, SPEC_MODELS
+from converge.specs.project import PrometheusTarget, TargetSpec
+from converge.specs.rule_group import Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = reference.reference()
@@ -31,7 +31,7 @@ REGENERATE = f"docs/reference.md is stale: run `{reference.COMMAND}`"
 def spec_models() -> Iterator[type[BaseModel]]:
     """Every model defined under `specs` (not imported ones twice)."""
     for info in pkgutil.iter_modules(specs.__path__):
-        module = importlib.import_module(f"specs.{info.name}")
+        module = importlib.import_module(f"converge.specs.{info.name}")
         for _, model in inspect.getmembers(module, inspect.isclass):
             if issubclass(model, BaseModel) and model.__module__ == module.__name__:
                 yield model

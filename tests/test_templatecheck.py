@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler import gotemplate, templatecheck
+from converge.compiler import gotemplate, templatecheck
 
 CASES = [
     "{{ $labels.instance }} is down",

@@ -11,7 +11,7 @@ import click
 import pytest
 import yaml
 
-from compiler.cli import main
+from converge.compiler.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted([*ROOT.glob(".github/workflows/*.yml"),

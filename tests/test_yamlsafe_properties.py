@@ -19,9 +19,9 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from compiler import loader, pipeline, render
-from compiler.render import environment, yamlsafe
-from compiler.sources import SourceFile
+from converge.compiler import loader, pipeline, render
+from converge.compiler.render import environment, yamlsafe
+from converge.compiler.sources import SourceFile
 
 NASTY = ["'", '"', ":", ": ", " #", "#", "\n", "\r", "\r\n", "\t", "{{", "}}", "{{ $value }}",
          "\\", "- ", "? ", "|", ">", "&a", "*a", "!t", "%", "@", "`", ",", "[", "]", "{", "}",

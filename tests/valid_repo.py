@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from compiler.sources import SourceFile
+from converge.compiler.sources import SourceFile
 
 DOCUMENTS: list[dict[str, Any]] = [
     {"apiVersion": "converge/v1", "kind": "Project", "metadata": {"name": "demo"},

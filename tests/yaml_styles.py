@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from compiler import loader
+from converge.compiler import loader
 
 _STYLES = (None, None, "'", '"', "|", ">")
 _WIDE = 10**9

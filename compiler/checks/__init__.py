@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from compiler.checks import (
+from converge.compiler.checks import (
     channel_template,
     channel_unused,
     duration_invalid,

@@ -22,10 +22,10 @@ import re
 from collections.abc import Iterator
 from types import TracebackType
 
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model
-from specs.channel import NOTIFIER_TYPES
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model
+from converge.specs.channel import NOTIFIER_TYPES
 
 CODE = "channel/template"
 SEVERITY = Severity.ERROR
@@ -52,7 +52,7 @@ def _problem(text: str, channel: str) -> tuple[int, str] | None:
     """(offset in the template, message) of the first failure, or None."""
     import jinja2  # only repositories with notifier templates pay for the import (60 ms)
 
-    from compiler import messagetemplates
+    from converge.compiler import messagetemplates
 
     try:
         unknown = messagetemplates.unknown_names(text)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from compiler.diagnostics import Diagnostic, Severity, Span
-from compiler.loader import offset_to_line_column, split_lines
-from compiler.model import Model, Origin
+from converge.compiler.diagnostics import Diagnostic, Severity, Span
+from converge.compiler.loader import offset_to_line_column, split_lines
+from converge.compiler.model import Model, Origin
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

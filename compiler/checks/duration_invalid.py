@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler import routing_eval
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model
-from specs.common import parse_duration
+from converge.compiler import routing_eval
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model
+from converge.specs.common import parse_duration
 
 CODE = "duration/invalid"
 SEVERITY = Severity.ERROR

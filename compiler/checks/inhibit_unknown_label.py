@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler import exprs
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.matchers import Matcher
-from compiler.model import Model
+from converge.compiler import exprs
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.matchers import Matcher
+from converge.compiler.model import Model
 
 CODE = "inhibit/unknown-label"
 SEVERITY = Severity.WARNING

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from compiler import routing_eval
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model
+from converge.compiler import routing_eval
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model
 
 CODE = "label/invalid-name"
 SEVERITY = Severity.ERROR

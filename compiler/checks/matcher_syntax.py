@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler import routing_eval
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.matchers import MatcherError
-from compiler.model import Model
+from converge.compiler import routing_eval
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.matchers import MatcherError
+from converge.compiler.model import Model
 
 CODE = "matcher/syntax"
 SEVERITY = Severity.ERROR

@@ -13,9 +13,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model, Origin, Route
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model, Origin, Route
 
 CODE = "ref/unresolved"
 SEVERITY = Severity.ERROR

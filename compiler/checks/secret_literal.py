@@ -14,9 +14,9 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Iterator
 
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model
 
 CODE = "secret/literal"
 SEVERITY = Severity.ERROR

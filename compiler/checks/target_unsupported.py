@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from compiler import routing_eval, targets
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model, Origin, Target
-from specs.channel import NOTIFIER_TYPES
+from converge.compiler import routing_eval, targets
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model, Origin, Target
+from converge.specs.channel import NOTIFIER_TYPES
 
 CODE = "target/unsupported"
 SEVERITY = Severity.ERROR

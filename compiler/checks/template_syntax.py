@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler import targets, templatecheck
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model, Origin
-from specs.channel import NOTIFIER_TYPES
+from converge.compiler import targets, templatecheck
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model, Origin
+from converge.specs.channel import NOTIFIER_TYPES
 
 CODE = "template/syntax"
 SEVERITY = Severity.ERROR

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model, Origin
-from compiler.testing import series
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model, Origin
+from converge.compiler.testing import series
 
 CODE = "tests/invalid-series"
 SEVERITY = Severity.ERROR

@@ -15,9 +15,9 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Model, RuleGroup
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model, RuleGroup
 
 CODE = "tests/unknown-alert"
 SEVERITY = Severity.ERROR

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.checks.context import Context
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.expand import THRESHOLD
-from compiler.model import Model
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.expand import THRESHOLD
+from converge.compiler.model import Model
 
 CODE = "threshold/unused-placeholder"
 SEVERITY = Severity.ERROR

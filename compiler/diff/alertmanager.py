@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from compiler.diff.changes import Counts, FieldChange, ItemChange, Status
-from compiler.diff.fields import nested_changes
+from converge.compiler.diff.changes import Counts, FieldChange, ItemChange, Status
+from converge.compiler.diff.fields import nested_changes
 
 PATH = "alertmanager/alertmanager.yaml"
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.diff.changes import FieldChange
+from converge.compiler.diff.changes import FieldChange
 
 
 def text(value: Any) -> str | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
-from compiler.bundle import MANIFEST
-from compiler.diff.changes import FileChange, Status, Unified
+from converge.compiler.bundle import MANIFEST
+from converge.compiler.diff.changes import FileChange, Status, Unified
 
 RULE_TARGETS = ("prometheus", "vmalert")
 

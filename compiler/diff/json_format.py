@@ -7,11 +7,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from compiler.diff import files
-from compiler.diff.changes import FieldChange, FileChange, ItemChange, RuleChange
-from compiler.diff.model import BundleDiff
-from compiler.diff.report import Context, Failure, Revision
-from compiler.formats import json_format
+from converge.compiler.diff import files
+from converge.compiler.diff.changes import FieldChange, FileChange, ItemChange, RuleChange
+from converge.compiler.diff.model import BundleDiff
+from converge.compiler.diff.report import Context, Failure, Revision
+from converge.compiler.formats import json_format
 
 SCHEMA_VERSION = "converge/diff/v1"
 

@@ -12,16 +12,16 @@ import html
 import re
 from collections.abc import Iterable, Iterator
 
-from compiler.diff import files
-from compiler.diff.changes import FieldChange, FileChange, ItemChange, RuleChange, Status
-from compiler.diff.model import BundleDiff
-from compiler.diff.report import (
+from converge.compiler.diff import files
+from converge.compiler.diff.changes import FieldChange, FileChange, ItemChange, RuleChange, Status
+from converge.compiler.diff.model import BundleDiff
+from converge.compiler.diff.report import (
     Context,
     Failure,
     failure_title,
     summary_text,
 )
-from compiler.formats import human
+from converge.compiler.formats import human
 
 COMMENT_LIMIT = 65_536
 LIMIT = 64_000

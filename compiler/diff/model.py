@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from compiler import bundle
-from compiler.diff import alertmanager, files, reconciler, routing, rules
-from compiler.diff.changes import (
+from converge.compiler import bundle
+from converge.compiler.diff import alertmanager, files, reconciler, routing, rules
+from converge.compiler.diff.changes import (
     AlertRouting,
     Counts,
     FileChange,
@@ -21,7 +21,7 @@ from compiler.diff.changes import (
     Status,
     TargetSummary,
 )
-from compiler.model import Model
+from converge.compiler.model import Model
 
 _RULE_TARGETS = ("prometheus", "vmalert")
 

@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from compiler.diff.changes import Counts, ItemChange, Status
-from compiler.diff.fields import nested_changes
+from converge.compiler.diff.changes import Counts, ItemChange, Status
+from converge.compiler.diff.fields import nested_changes
 
 SECTIONS = (
     # (file, list key, kind as shown, summary name)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from compiler.diff.changes import Counts, TargetSummary
-from compiler.formats.report import Report
+from converge.compiler.diff.changes import Counts, TargetSummary
+from converge.compiler.formats.report import Report
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

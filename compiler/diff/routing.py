@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 
-from compiler import exprs, routing_eval
-from compiler.diff.changes import AlertRouting
-from compiler.diff.rules import Pair
-from compiler.model import Model, Route, Rule
-from specs.common import SEVERITY_ORDER
+from converge.compiler import exprs, routing_eval
+from converge.compiler.diff.changes import AlertRouting
+from converge.compiler.diff.rules import Pair
+from converge.compiler.model import Model, Route, Rule
+from converge.specs.common import SEVERITY_ORDER
 
 _TIER_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
 

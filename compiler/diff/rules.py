@@ -14,11 +14,11 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from typing import Any
 
-from compiler.diff.changes import Counts, FieldChange, ItemChange, RuleChange, Status
-from compiler.diff.fields import mapping_changes, text
-from compiler.expand import THRESHOLD
-from compiler.model import Model, Rule, RuleGroup
-from specs.common import SEVERITY_ORDER
+from converge.compiler.diff.changes import Counts, FieldChange, ItemChange, RuleChange, Status
+from converge.compiler.diff.fields import mapping_changes, text
+from converge.compiler.expand import THRESHOLD
+from converge.compiler.model import Model, Rule, RuleGroup
+from converge.specs.common import SEVERITY_ORDER
 
 _TIER_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
 

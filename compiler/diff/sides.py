@@ -4,7 +4,7 @@ Each side is checked in full (a change in one file can break a check anywhere), 
 
 * two sides with the same spec files byte for byte are compiled once;
 * the checks of the two sides share their work (`pipeline.Shared`): a file both sides
-  hold is loaded and validated once, and one worker (`compiler.parallel`) loads part of
+  hold is loaded and validated once, and one worker (`converge.compiler.parallel`) loads part of
   the files of both sides and analyses the PromQL of both, most of it the same;
 * the head renders only the rule groups that may differ. A group's rule files depend on
   nothing but the group and the project, so a group from a file identical on both sides,
@@ -16,11 +16,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from compiler import parallel, parallel_render, pipeline, render, sources
-from compiler.diff import files
-from compiler.diff.model import Side
-from compiler.model import Model, Project, RuleGroup
-from compiler.sources import SourceFile
+from converge.compiler import parallel, parallel_render, pipeline, render, sources
+from converge.compiler.diff import files
+from converge.compiler.diff.model import Side
+from converge.compiler.model import Model, Project, RuleGroup
+from converge.compiler.sources import SourceFile
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from compiler.diff import files
-from compiler.diff.changes import FieldChange, ItemChange, RuleChange, Status
-from compiler.diff.model import BundleDiff
-from compiler.diff.report import (
+from converge.compiler.diff import files
+from converge.compiler.diff.changes import FieldChange, ItemChange, RuleChange, Status
+from converge.compiler.diff.model import BundleDiff
+from converge.compiler.diff.report import (
     Context,
     Failure,
     failure_title,
     summary_text,
     value_text,
 )
-from compiler.formats import human
+from converge.compiler.formats import human
 
 _MARKS = {Status.ADDED: "+", Status.REMOVED: "-", Status.CHANGED: "~", Status.MOVED: ">"}
 _INLINE = 60

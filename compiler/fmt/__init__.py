@@ -7,6 +7,6 @@ the entries they belong to (`comments`). Formatting twice changes nothing more, 
 result reads as exactly the same values (checked on every call).
 """
 
-from compiler.fmt.formatter import FormatError, MeaningChanged, format_text, same
+from converge.compiler.fmt.formatter import FormatError, MeaningChanged, format_text, same
 
 __all__ = ["FormatError", "MeaningChanged", "format_text", "same"]

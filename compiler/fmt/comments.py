@@ -13,8 +13,8 @@ from __future__ import annotations
 import bisect
 import dataclasses
 
-from compiler.fmt import tree
-from compiler.fmt.tree import Collection, Document, Entry, Node, Pos
+from converge.compiler.fmt import tree
+from converge.compiler.fmt.tree import Collection, Document, Entry, Node, Pos
 
 _BLANK, _COMMENT, _CONTENT, _SCALAR = "blank", "comment", "content", "scalar"
 

@@ -9,8 +9,8 @@ End-of-line comments are put two spaces after the content.
 
 from __future__ import annotations
 
-from compiler.fmt import scalars
-from compiler.fmt.tree import Alias, Collection, Document, Entry, Node, Scalar
+from converge.compiler.fmt import scalars
+from converge.compiler.fmt.tree import Alias, Collection, Document, Entry, Node, Scalar
 
 WIDTH = 100
 INDENT = 2

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from compiler import loader
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.fmt import comments, emit, order, tree
+from converge.compiler import loader
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.fmt import comments, emit, order, tree
 
 
 class FormatError(Exception):

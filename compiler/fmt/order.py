@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel
 
-from compiler.fmt.tree import Alias, Collection, Document, Entry, Node, Scalar
-from specs.common import Metadata
-from specs.kinds import SPEC_MODELS
+from converge.compiler.fmt.tree import Alias, Collection, Document, Entry, Node, Scalar
+from converge.specs.common import Metadata
+from converge.specs.kinds import SPEC_MODELS
 
 ENVELOPE = ("apiVersion", "kind", "metadata", "spec")
 

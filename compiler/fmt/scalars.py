@@ -20,8 +20,8 @@ import yaml
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from compiler import loader
-from compiler.fmt.tree import Scalar
+from converge.compiler import loader
+from converge.compiler.fmt.tree import Scalar
 
 _CLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML12 = VersionedResolver(version=(1, 2))

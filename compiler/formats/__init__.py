@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compiler.formats import github, human, json_format, sarif
+from converge.compiler.formats import github, human, json_format, sarif
 
 FORMATTERS = {
     "human": human.render,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from compiler.diagnostics import Diagnostic
-from compiler.formats.report import Report
+from converge.compiler.diagnostics import Diagnostic
+from converge.compiler.formats.report import Report
 
 _LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 

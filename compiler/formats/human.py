@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from compiler.diagnostics import Diagnostic
-from compiler.formats.report import Report
-from compiler.loader import split_lines
+from converge.compiler.diagnostics import Diagnostic
+from converge.compiler.formats.report import Report
+from converge.compiler.loader import split_lines
 
 
 def render(report: Report, *, color: bool = False) -> str:

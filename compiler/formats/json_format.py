@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from compiler.formats.report import Report
+from converge.compiler.formats.report import Report
 
 
 def render(report: Report) -> str:

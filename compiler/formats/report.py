@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 
-from compiler.diagnostics import Diagnostic, Severity, count
+from converge.compiler.diagnostics import Diagnostic, Severity, count
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ import json
 from importlib import metadata
 from typing import Any
 
-from compiler.codes import all_codes
-from compiler.formats.report import Report
+from converge.compiler.codes import all_codes
+from converge.compiler.formats.report import Report
 
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -16,16 +16,16 @@ here and still fail on an older promtool, vmalert or Alertmanager.
 
 from __future__ import annotations
 
-from compiler.gotemplate.names import (
+from converge.compiler.gotemplate.names import (
     ALERTMANAGER_FUNCTIONS,
     PROMETHEUS_FUNCTIONS,
     VMALERT_FUNCTIONS,
     Dialect,
     known_names,
 )
-from compiler.gotemplate.parser import template_problems
-from compiler.gotemplate.problems import TemplateProblem
-from compiler.gotemplate.references import LabelReference, label_references
+from converge.compiler.gotemplate.parser import template_problems
+from converge.compiler.gotemplate.problems import TemplateProblem
+from converge.compiler.gotemplate.references import LabelReference, label_references
 
 __all__ = [
     "ALERTMANAGER_FUNCTIONS",

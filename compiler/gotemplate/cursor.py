@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from compiler.gotemplate.problems import TemplateProblem, _Abort, _unexpected
-from compiler.gotemplate.scanner import _Kind, _Token
+from converge.compiler.gotemplate.problems import TemplateProblem, _Abort, _unexpected
+from converge.compiler.gotemplate.scanner import _Kind, _Token
 
 
 class _Cursor:

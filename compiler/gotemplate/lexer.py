@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from compiler.gotemplate.literals import _go_quote, _go_rune
-from compiler.gotemplate.scanner import (
+from converge.compiler.gotemplate.literals import _go_quote, _go_rune
+from converge.compiler.gotemplate.scanner import (
     _DECIMAL,
     _EXPONENTS,
     _KEYWORDS,

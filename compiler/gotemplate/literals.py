@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from compiler.gotemplate.scanner import _Kind, _Token
+from converge.compiler.gotemplate.scanner import _Kind, _Token
 
 _GO_ESCAPES: Final = {
     "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
 from typing import Literal
 
-from compiler.gotemplate.lexer import _Lexer
-from compiler.gotemplate.literals import _go_quote, _go_unquote
-from compiler.gotemplate.names import _FUNCTIONS, _VARIABLES, Dialect
-from compiler.gotemplate.pipelines import _PipelineParser
-from compiler.gotemplate.problems import TemplateProblem, _Abort, _unexpected
-from compiler.gotemplate.scanner import _Kind, _Token
+from converge.compiler.gotemplate.lexer import _Lexer
+from converge.compiler.gotemplate.literals import _go_quote, _go_unquote
+from converge.compiler.gotemplate.names import _FUNCTIONS, _VARIABLES, Dialect
+from converge.compiler.gotemplate.pipelines import _PipelineParser
+from converge.compiler.gotemplate.problems import TemplateProblem, _Abort, _unexpected
+from converge.compiler.gotemplate.scanner import _Kind, _Token
 
 
 def template_problems(
@@ -33,7 +33,7 @@ def template_problems(
         text: The template, e.g. an annotation value or an Alertmanager template file.
         dialect: Whose functions and predefined variables (``$labels``, ``$value``...) apply.
         unavailable: Functions and ``$variables`` the target version lacks (see
-            ``compiler.targets.TEMPLATE_NAMES``).
+            ``converge.compiler.targets.TEMPLATE_NAMES``).
 
     Returns:
         The problems, sorted by offset; empty when the template parses.

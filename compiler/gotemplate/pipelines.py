@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-from compiler.gotemplate.cursor import _Cursor
-from compiler.gotemplate.literals import _go_quote, _go_unquote, _number_problem
-from compiler.gotemplate.problems import _Abort, _unexpected
-from compiler.gotemplate.scanner import _Kind, _Token
+from converge.compiler.gotemplate.cursor import _Cursor
+from converge.compiler.gotemplate.literals import _go_quote, _go_unquote, _number_problem
+from converge.compiler.gotemplate.problems import _Abort, _unexpected
+from converge.compiler.gotemplate.scanner import _Kind, _Token
 
 
 class _Node(enum.Enum):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.gotemplate.literals import _go_quote
-from compiler.gotemplate.scanner import _Kind, _Token
+from converge.compiler.gotemplate.literals import _go_quote
+from converge.compiler.gotemplate.scanner import _Kind, _Token
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from compiler.gotemplate.lexer import _Lexer
-from compiler.gotemplate.literals import _go_unquote
-from compiler.gotemplate.scanner import _Kind, _Token
+from converge.compiler.gotemplate.lexer import _Lexer
+from converge.compiler.gotemplate.literals import _go_unquote
+from converge.compiler.gotemplate.scanner import _Kind, _Token
 
 
 @dataclass(frozen=True, slots=True)

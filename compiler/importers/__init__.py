@@ -3,18 +3,19 @@ files as specs.
 
 Pure converters from the text of foreign configs to spec documents (`prometheus_rules`,
 `alertmanager`, `compose`), what an output directory needs to check as it is
-(`scaffold`), and the YAML writer (`writer`). Only `compiler.import_cli` reads and writes files.
+(`scaffold`), and the YAML writer (`writer`). Only `converge.compiler.import_cli` reads and
+writes files.
 """
 
 from __future__ import annotations
 
-from compiler.importers.alertmanager import import_config
-from compiler.importers.compose import import_compose
-from compiler.importers.compose import project_name as compose_project_name
-from compiler.importers.documents import SourceFormatError
-from compiler.importers.prometheus_rules import import_rule_files
-from compiler.importers.result import EnvVar, Imported, OutputFile
-from compiler.importers.writer import render
+from converge.compiler.importers.alertmanager import import_config
+from converge.compiler.importers.compose import import_compose
+from converge.compiler.importers.compose import project_name as compose_project_name
+from converge.compiler.importers.documents import SourceFormatError
+from converge.compiler.importers.prometheus_rules import import_rule_files
+from converge.compiler.importers.result import EnvVar, Imported, OutputFile
+from converge.compiler.importers.writer import render
 
 __all__ = [
     "EnvVar",

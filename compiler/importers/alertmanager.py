@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.importers import documents as docs
-from compiler.importers import receivers as receivers_module
-from compiler.importers import routes, target_plan
-from compiler.importers.result import Imported, OutputFile
-from compiler.importers.secrets import Secrets
+from converge.compiler.importers import documents as docs
+from converge.compiler.importers import receivers as receivers_module
+from converge.compiler.importers import routes, target_plan
+from converge.compiler.importers.result import Imported, OutputFile
+from converge.compiler.importers.secrets import Secrets
 
 ROUTING_PATH = "routing.yaml"
 _TOP_LEVEL = {"global", "route", "receivers", "inhibit_rules", "time_intervals",

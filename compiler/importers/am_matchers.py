@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compiler import matchers
-from compiler.importers import documents as docs
+from converge.compiler import matchers
+from converge.compiler.importers import documents as docs
 
 _PIECE = re.compile(
     r'\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?P<op>=~|!~|!=|=)\s*'

@@ -23,9 +23,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compiler.importers import documents as docs
-from compiler.importers import names, target_plan
-from compiler.importers.result import Document, Imported, OutputFile
+from converge.compiler.importers import documents as docs
+from converge.compiler.importers import names, target_plan
+from converge.compiler.importers.result import Document, Imported, OutputFile
 
 ALWAYS = {"always", "unless-stopped", "any"}
 ALWAYS_MAX_RESTARTS = 10

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from compiler.importers import am_matchers
+from converge.compiler.importers import am_matchers
 
 MAX_GUARDS = 64
 _NEGATED = {"=": "!=", "!=": "=", "=~": "!~", "!~": "=~"}

@@ -19,8 +19,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from compiler.importers import documents as docs
-from compiler.importers.secrets import SecretRef, Secrets, file_ref, url_has_credentials
+from converge.compiler.importers import documents as docs
+from converge.compiler.importers.secrets import SecretRef, Secrets, file_ref, url_has_credentials
 
 _PLACEHOLDER = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _PARSE_MODES = ("Markdown", "MarkdownV2", "HTML")

@@ -12,10 +12,10 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from compiler.importers import documents as docs
-from compiler.importers import names, target_plan, vmalert_options
-from compiler.importers.result import Document, Imported, OutputFile
-from compiler.importers.secrets import Secrets
+from converge.compiler.importers import documents as docs
+from converge.compiler.importers import names, target_plan, vmalert_options
+from converge.compiler.importers.result import Document, Imported, OutputFile
+from converge.compiler.importers.secrets import Secrets
 
 _GROUP_FIELDS = {"name", "interval", "limit", "query_offset", "labels", "rules",
                  *vmalert_options.GROUP_FIELDS}

@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from compiler.importers import documents as docs
-from compiler.importers import integrations, names
-from compiler.importers.result import Document
-from compiler.importers.secrets import Secrets
+from converge.compiler.importers import documents as docs
+from converge.compiler.importers import integrations, names
+from converge.compiler.importers.result import Document
+from converge.compiler.importers.secrets import Secrets
 
 UNSUPPORTED = ("pushover_configs", "victorops_configs", "wechat_configs", "sns_configs",
                "webex_configs", "msteamsv2_configs", "jira_configs", "rocketchat_configs",

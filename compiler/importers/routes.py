@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.importers import am_matchers, fan_out
-from compiler.importers import documents as docs
+from converge.compiler.importers import am_matchers, fan_out
+from converge.compiler.importers import documents as docs
 
 _DURATIONS = (("group_wait", "groupWait"), ("group_interval", "groupInterval"),
               ("repeat_interval", "repeatInterval"))

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from compiler.importers import names, target_plan
-from compiler.importers.result import OutputFile
+from converge.compiler.importers import names, target_plan
+from converge.compiler.importers.result import OutputFile
 
 PROJECT_PATH = "converge.yaml"
 ROUTING_PATH = "routing.yaml"

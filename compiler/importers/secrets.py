@@ -13,8 +13,8 @@ import hashlib
 import re
 import urllib.parse
 
-from compiler.importers import names
-from compiler.importers.result import EnvVar
+from converge.compiler.importers import names
+from converge.compiler.importers.result import EnvVar
 
 _SECRET_WORDS = re.compile(r"token|key|secret|sign|pass|auth|sig|credential|session",
                            re.IGNORECASE)

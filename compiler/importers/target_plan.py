@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from compiler import targets
+from converge.compiler import targets
 
 Version = tuple[int, ...]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.importers import documents as docs
-from compiler.importers.secrets import Secrets, header_is_secret
+from converge.compiler.importers import documents as docs
+from converge.compiler.importers.secrets import Secrets, header_is_secret
 
 GROUP_FIELDS = {
     "type": "type", "concurrency": "concurrency", "params": "params", "headers": "headers",

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from compiler import loader
-from compiler.importers.result import Document
+from converge.compiler import loader
+from converge.compiler.importers.result import Document
 
 _FLOW_WIDTH = 72
 _SECRET_KEYS = ({"env"}, {"file"})

@@ -21,12 +21,12 @@ Everything here is pure: strings in, values out.
 
 from __future__ import annotations
 
-from compiler.promql.labels import analyze as analyze
-from compiler.promql.labels import output_labels
-from compiler.promql.metricsql import _LOCK as _LOCK
-from compiler.promql.metricsql import METRICSQL_FUNCTIONS
-from compiler.promql.problems import parse_problem
-from compiler.promql.values import LabelSet, ParseProblem
+from converge.compiler.promql.labels import analyze as analyze
+from converge.compiler.promql.labels import output_labels
+from converge.compiler.promql.metricsql import _LOCK as _LOCK
+from converge.compiler.promql.metricsql import METRICSQL_FUNCTIONS
+from converge.compiler.promql.problems import parse_problem
+from converge.compiler.promql.values import LabelSet, ParseProblem
 
 __all__ = [
     "LabelSet",

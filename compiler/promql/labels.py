@@ -13,7 +13,7 @@ from typing import Any
 
 import promql_parser
 
-from compiler.promql.metricsql import (
+from converge.compiler.promql.metricsql import (
     _LOCK,
     _METRICSQL_AGGREGATIONS,
     _Aggregation,
@@ -21,8 +21,8 @@ from compiler.promql.metricsql import (
     _metricsql_names,
     _rewrite_aggregations,
 )
-from compiler.promql.problems import parse_problem
-from compiler.promql.relabel import (
+from converge.compiler.promql.problems import parse_problem
+from converge.compiler.promql.relabel import (
     _RELABELLING,
     _absent_labels,
     _metricsql_aggregation,
@@ -30,8 +30,8 @@ from compiler.promql.relabel import (
     _relabel,
     _strings,
 )
-from compiler.promql.tokens import _lex
-from compiler.promql.values import (
+from converge.compiler.promql.tokens import _lex
+from converge.compiler.promql.values import (
     _ANY,
     _EMPTY,
     LabelSet,

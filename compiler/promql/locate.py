@@ -12,8 +12,8 @@ import functools
 import re
 from collections.abc import Callable
 
-from compiler.promql.locators import _RULES
-from compiler.promql.tokens import (
+from converge.compiler.promql.locators import _RULES
+from converge.compiler.promql.tokens import (
     _CLOSER,
     _enclosing_call,
     _first,
@@ -23,7 +23,7 @@ from compiler.promql.tokens import (
     _nearest,
     _Token,
 )
-from compiler.promql.values import ParseProblem
+from converge.compiler.promql.values import ParseProblem
 
 _GENERIC = "invalid promql query"
 # Messages about the shape of the text rather than about types or semantics.

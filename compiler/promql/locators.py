@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from compiler.promql.tokens import (
+from converge.compiler.promql.tokens import (
     _ESCAPE_RE,
     _first,
     _last,

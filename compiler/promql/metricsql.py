@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import promql_parser
 
-from compiler.promql.tokens import _Lexed
+from converge.compiler.promql.tokens import _Lexed
 
 _M = promql_parser.ValueType.Matrix
 _V = promql_parser.ValueType.Vector

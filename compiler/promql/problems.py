@@ -10,8 +10,8 @@ import re
 
 import promql_parser
 
-from compiler.promql.locate import _GENERIC, _locate
-from compiler.promql.metricsql import (
+from converge.compiler.promql.locate import _GENERIC, _locate
+from converge.compiler.promql.metricsql import (
     _LENIENT,
     _LOCK,
     _METRICSQL_AGGREGATIONS,
@@ -20,8 +20,8 @@ from compiler.promql.metricsql import (
     _metricsql_names,
     _rewrite_aggregations,
 )
-from compiler.promql.tokens import _lex
-from compiler.promql.values import ParseProblem, _Dialect
+from converge.compiler.promql.tokens import _lex
+from converge.compiler.promql.values import ParseProblem, _Dialect
 
 
 def _error_of(text: str) -> str | None:

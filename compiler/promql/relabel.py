@@ -12,8 +12,8 @@ from typing import Any
 
 import promql_parser
 
-from compiler.promql.metricsql import _PRESERVING_AGGREGATIONS, _SIGNATURES
-from compiler.promql.values import _EMPTY, LabelSet, _add, _drop, _restrict
+from converge.compiler.promql.metricsql import _PRESERVING_AGGREGATIONS, _SIGNATURES
+from converge.compiler.promql.values import _EMPTY, LabelSet, _add, _drop, _restrict
 
 # Functions adding the label named by some of their string arguments.
 _ADDS_LABEL_ARGUMENTS: dict[str, slice] = {

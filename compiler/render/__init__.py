@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from compiler.model import Model
-from compiler.render import alertmanager, reconciler_data, rules
+from converge.compiler.model import Model
+from converge.compiler.render import alertmanager, reconciler_data, rules
 
 TARGETS = ("prometheus", "vmalert", "alertmanager", "reconciler")
 """What a bundle holds files for, each under a directory of its name."""
@@ -15,7 +15,7 @@ def render(model: Model, *, targets: Collection[str] = TARGETS) -> dict[str, str
     """Every rendered file of the bundle except the manifest, by bundle path.
 
     `targets` limits the rendering to the files of those targets (the others are left
-    out, as if disabled): `compiler.parallel` renders the bundle in two processes.
+    out, as if disabled): `converge.compiler.parallel` renders the bundle in two processes.
     """
     files: dict[str, str] = {}
     shared = rules.Shared()

@@ -2,7 +2,7 @@
 
 Channel types Alertmanager delivers natively become native receivers; dingtalk, wecom and
 feishu become webhook receivers pointing at `converge notifier` (one path per channel).
-Secrets become placeholders (see `compiler.render.secrets`). Only fields the target
+Secrets become placeholders (see `converge.compiler.render.secrets`). Only fields the target
 version knows are rendered.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler import targets
-from compiler.matchers import Matcher
-from compiler.model import InhibitRule, Model, Named, Route, Routing
-from compiler.render import environment, secrets, yamlsafe
-from specs.channel import NOTIFIER_TYPES
+from converge.compiler import targets
+from converge.compiler.matchers import Matcher
+from converge.compiler.model import InhibitRule, Model, Named, Route, Routing
+from converge.compiler.render import environment, secrets, yamlsafe
+from converge.specs.channel import NOTIFIER_TYPES
 
 TEMPLATE = "alertmanager.yaml.j2"
 PATH = "alertmanager/alertmanager.yaml"

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from compiler.render.yamlsafe import YamlText, block, quote
+from converge.compiler.render.yamlsafe import YamlText, block, quote
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -66,7 +66,7 @@ def _finalize(value: Any) -> Any:
 def environment() -> jinja2.Environment:
     """The shared environment, loading templates from the `templates` package."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("templates", ""),
+        loader=jinja2.PackageLoader("converge.templates", ""),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,

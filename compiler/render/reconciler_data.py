@@ -11,9 +11,9 @@ import hashlib
 import json
 from typing import Any
 
-from compiler.model import Model, Named
-from compiler.render import alertmanager
-from specs.channel import NOTIFIER_TYPES
+from converge.compiler.model import Model, Named
+from converge.compiler.render import alertmanager
+from converge.specs.channel import NOTIFIER_TYPES
 
 SCHEMA = "converge/reconciler/v1"
 

@@ -1,7 +1,7 @@
 """Rule files for Prometheus and vmalert, one per rule group and target.
 
 Target differences live here as data: vmalert-only group and rule options reach only
-vmalert files; tiers were already expanded by `compiler.expand`.
+vmalert files; tiers were already expanded by `converge.compiler.expand`.
 
 The rule entries of a group are rendered once (`rule_list.yaml.j2`) and shared by the
 Prometheus and vmalert files whenever both hold the same rules and no vmalert-only rule
@@ -14,10 +14,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from compiler import targets
-from compiler.model import Model, Rule, RuleGroup
-from compiler.render import environment, secrets
-from compiler.render.yamlsafe import YamlText, block, quote
+from converge.compiler import targets
+from converge.compiler.model import Model, Rule, RuleGroup
+from converge.compiler.render import environment, secrets
+from converge.compiler.render.yamlsafe import YamlText, block, quote
 
 TEMPLATE = "rules.yaml.j2"
 RULES_TEMPLATE = "rule_list.yaml.j2"

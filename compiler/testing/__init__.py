@@ -8,6 +8,6 @@ results. I/O parts: `promtool` (finds and runs it) and `cli` (the command).
 
 from __future__ import annotations
 
-from compiler.testing.results import ROUTING_FAILED, RULE_FAILED, Failure, Result
+from converge.compiler.testing.results import ROUTING_FAILED, RULE_FAILED, Failure, Result
 
 __all__ = ["ROUTING_FAILED", "RULE_FAILED", "Failure", "Result"]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import click
 
-from compiler import pipeline, sources
-from compiler.formats import FORMATTERS, human
-from compiler.formats.report import Report
-from compiler.testing import promtool, promtool_output, report, routing, rules
-from compiler.testing.results import Result
+from converge.compiler import pipeline, sources
+from converge.compiler.formats import FORMATTERS, human
+from converge.compiler.formats.report import Report
+from converge.compiler.testing import promtool, promtool_output, report, routing, rules
+from converge.compiler.testing.results import Result
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

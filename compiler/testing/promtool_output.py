@@ -15,11 +15,11 @@ import json
 import re
 from collections.abc import Iterator
 
-from compiler.testing import alert_diff
-from compiler.testing.results import RULE_FAILED, Failure, Result
-from compiler.testing.rules import Case
-from specs.common import parse_duration
-from specs.rule_tests import RuleTest
+from converge.compiler.testing import alert_diff
+from converge.compiler.testing.results import RULE_FAILED, Failure, Result
+from converge.compiler.testing.rules import Case
+from converge.specs.common import parse_duration
+from converge.specs.rule_tests import RuleTest
 
 _HEADER = re.compile(r"^Unit Testing:[ \t]+(.+?)[ \t]*$", re.MULTILINE)
 _ALERT = re.compile(r"^alertname: (?P<name>.*), time: (?P<time>[^,\s]+),\s*$")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler.formats import github, human
-from compiler.formats.report import Report
-from compiler.testing.results import Result
+from converge.compiler.formats import github, human
+from converge.compiler.formats.report import Report
+from converge.compiler.testing.results import Result
 
 FORMATS = ("human", "json", "github")
 

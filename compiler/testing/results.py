@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.model import Origin
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Origin
 
 ROUTING_FAILED = "tests/routing-failed"
 RULE_FAILED = "tests/rule-failed"

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler import inhibit_eval, routing_eval
-from compiler.matchers import Matcher
-from compiler.model import InhibitRule, Model, Routing, SpecTest
-from compiler.testing.results import ROUTING_FAILED, Failure, Result, title
-from specs.routing_tests import RoutingTest
+from converge.compiler import inhibit_eval, routing_eval
+from converge.compiler.matchers import Matcher
+from converge.compiler.model import InhibitRule, Model, Routing, SpecTest
+from converge.compiler.testing.results import ROUTING_FAILED, Failure, Result, title
+from converge.specs.routing_tests import RoutingTest
 
 
 def run(model: Model) -> list[Result]:

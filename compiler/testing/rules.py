@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from compiler.model import Model, RuleGroup, SpecTest
-from compiler.render import rules as render_rules
-from compiler.testing.results import title
-from specs.rule_tests import RuleTest
+from converge.compiler.model import Model, RuleGroup, SpecTest
+from converge.compiler.render import rules as render_rules
+from converge.compiler.testing.results import title
+from converge.specs.rule_tests import RuleTest
 
 TESTS_DIR = "tests"
 

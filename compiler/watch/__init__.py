@@ -4,7 +4,7 @@
 and writes only a good bundle, `cli` wires watchdog to them.
 """
 
-from compiler.watch.build import Plan, plan, rebuild
-from compiler.watch.debounce import Debouncer, relevant
+from converge.compiler.watch.build import Plan, plan, rebuild
+from converge.compiler.watch.debounce import Debouncer, relevant
 
 __all__ = ["Debouncer", "Plan", "plan", "rebuild", "relevant"]

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
-from compiler import bundle, gitinfo, pipeline, render, sources, writer
-from compiler.formats import human
-from compiler.formats.report import Report
+from converge.compiler import bundle, gitinfo, pipeline, render, sources, writer
+from converge.compiler.formats import human
+from converge.compiler.formats.report import Report
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ import click
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from compiler import sources
-from compiler.watch import build, debounce
+from converge.compiler import sources
+from converge.compiler.watch import build, debounce
 
 EXIT_OK, EXIT_USAGE = 0, 2
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from compiler import sources
+from converge.compiler import sources
 
 _EDITOR_FILES = re.compile(
     r"^\.#|^#.*#$|~$|\.sw[a-p]x?$|^4913$|\.(tmp|bak|orig|rej|kate-swp)$|___jb_(tmp|old)___$")

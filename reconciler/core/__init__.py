@@ -18,13 +18,28 @@
 
 from __future__ import annotations
 
-from reconciler.core import bundlefile, conditions, dockerapi, events, http, logs, metrics, runner
-from reconciler.core.backoff import Backoff, BackoffPolicy
-from reconciler.core.loop import Loop, LoopSettings, Outcome, PermanentError, TemporaryError
-from reconciler.core.runtime import Runtime
-from reconciler.core.status import Status
-from reconciler.core.store import Store, StoreError
-from reconciler.core.waker import Waker
+from converge.reconciler.core import (
+    bundlefile,
+    conditions,
+    dockerapi,
+    events,
+    http,
+    logs,
+    metrics,
+    runner,
+)
+from converge.reconciler.core.backoff import Backoff, BackoffPolicy
+from converge.reconciler.core.loop import (
+    Loop,
+    LoopSettings,
+    Outcome,
+    PermanentError,
+    TemporaryError,
+)
+from converge.reconciler.core.runtime import Runtime
+from converge.reconciler.core.status import Status
+from converge.reconciler.core.store import Store, StoreError
+from converge.reconciler.core.waker import Waker
 
 __all__ = [
     "Backoff",

@@ -18,9 +18,9 @@ from typing import Generic, Protocol, TypeVar
 
 import httpx
 
-from reconciler.core import conditions
-from reconciler.core.loop import TemporaryError
-from reconciler.core.status import Status
+from converge.reconciler.core import conditions
+from converge.reconciler.core.loop import TemporaryError
+from converge.reconciler.core.status import Status
 
 __all__ = ["BundleError", "Current", "Source", "read"]
 

@@ -22,8 +22,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CollectorRegistry, generate_latest
 
-from reconciler.core import metrics as _metrics
-from reconciler.core.status import Status
+from converge.reconciler.core import metrics as _metrics
+from converge.reconciler.core.status import Status
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -18,7 +18,7 @@ import logging
 import sys
 from typing import IO, Any
 
-from reconciler.core.conditions import rfc3339
+from converge.reconciler.core.conditions import rfc3339
 
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message", "asctime", "taskName"}

@@ -22,11 +22,11 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from reconciler.core import conditions
-from reconciler.core.backoff import Backoff, BackoffPolicy
-from reconciler.core.metrics import LoopMetrics
-from reconciler.core.status import Status
-from reconciler.core.waker import Waker
+from converge.reconciler.core import conditions
+from converge.reconciler.core.backoff import Backoff, BackoffPolicy
+from converge.reconciler.core.metrics import LoopMetrics
+from converge.reconciler.core.status import Status
+from converge.reconciler.core.waker import Waker
 
 Result = Literal["success", "temporary", "permanent"]
 

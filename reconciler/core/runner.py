@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from reconciler.core.loop import Loop
+from converge.reconciler.core.loop import Loop
 
 _log = logging.getLogger("converge.runtime")
 

@@ -21,9 +21,9 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from reconciler.core import http, metrics, runner
-from reconciler.core.loop import Loop, LoopSettings
-from reconciler.core.status import Status
+from converge.reconciler.core import http, metrics, runner
+from converge.reconciler.core.loop import Loop, LoopSettings
+from converge.reconciler.core.status import Status
 
 
 def package_version() -> str:

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from reconciler.core import conditions
-from reconciler.core.conditions import Condition
+from converge.reconciler.core import conditions
+from converge.reconciler.core.conditions import Condition
 
 
 class Status:

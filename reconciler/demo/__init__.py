@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from reconciler.demo.processes import Supervisor
-from reconciler.demo.steps import Proof, StepFailed
+from converge.reconciler.demo.processes import Supervisor
+from converge.reconciler.demo.steps import Proof, StepFailed
 
 __all__ = ["Proof", "StepFailed", "Supervisor"]

@@ -18,8 +18,8 @@ from types import FrameType
 import click
 from rich.console import Console
 
-from reconciler.demo import containers, processes, steps
-from reconciler.demo import stack as stacks
+from converge.reconciler.demo import containers, processes, steps
+from converge.reconciler.demo import stack as stacks
 
 _EXAMPLE = Path(__file__).resolve().parents[2] / "repo-example"
 

@@ -22,8 +22,8 @@ import docker
 import docker.errors
 import httpx
 
-from reconciler.demo import processes, steps, workspace
-from reconciler.demo import stack as stacks
+from converge.reconciler.demo import processes, steps, workspace
+from converge.reconciler.demo import stack as stacks
 
 LABEL = "converge.demo/workdir"
 """Every container of the demo carries this label, set to its work directory."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import git
 
-from reconciler.demo import local, processes, workspace
+from converge.reconciler.demo import local, processes, workspace
 
 TOKEN = "converge-demo-token"
 CLUSTER = "demo"
@@ -23,7 +23,7 @@ FIRST_THRESHOLD = 50
 TARGETS = ("prometheus", "alertmanager", "vmalert")
 CONTAINER_DAEMONS = ("healer", "scaler")
 
-CONVERGE = [sys.executable, "-c", "from compiler.cli import run; run()"]
+CONVERGE = [sys.executable, "-c", "from converge.compiler.cli import run; run()"]
 
 
 def binary(name: str) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import yaml
 
-from reconciler.demo import stack as stacks
-from reconciler.demo import workspace
+from converge.reconciler.demo import stack as stacks
+from converge.reconciler.demo import workspace
 
 STEP_TIMEOUT = 60.0
 """How long a step waits for the stack to show what it expects."""

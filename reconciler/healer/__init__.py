@@ -13,9 +13,9 @@ failure, alert through the notifier.
 
 from __future__ import annotations
 
-from reconciler.healer.config import Policy
-from reconciler.healer.containers import Container, Verdict
-from reconciler.healer.policy import Decision, Observation, Track, decide, restarted
+from converge.reconciler.healer.config import Policy
+from converge.reconciler.healer.containers import Container, Verdict
+from converge.reconciler.healer.policy import Decision, Observation, Track, decide, restarted
 
 __all__ = ["Container", "Decision", "Observation", "Policy", "Track", "Verdict", "decide",
            "restarted"]

@@ -1,15 +1,15 @@
 """Read the policies from a compiled bundle: a directory, or the config server's URL.
 
 `reconciler/healing.json`, verified against the manifest (a directory) or the server's
-`X-Converge-Sha256` (a URL) by `reconciler.core.bundlefile`. Anything else raises
+`X-Converge-Sha256` (a URL) by `converge.reconciler.core.bundlefile`. Anything else raises
 `BundleError` and the healer keeps the policies it has.
 """
 
 from __future__ import annotations
 
-from reconciler.core import bundlefile
-from reconciler.core.bundlefile import BundleError
-from reconciler.healer import config
+from converge.reconciler.core import bundlefile
+from converge.reconciler.core.bundlefile import BundleError
+from converge.reconciler.healer import config
 
 HEALING = "reconciler/healing.json"
 SERVER_PATH = "/api/v1/bundles/reconciler/files/healing.json"

@@ -49,8 +49,8 @@ def healer_group(ctx: click.Context, bundle: str | None, docker_host: str | None
         return
     if not bundle:
         raise click.UsageError("--bundle DIR|URL is required")
-    from reconciler.core import runner
-    from reconciler.healer import daemon
+    from converge.reconciler.core import runner
+    from converge.reconciler.healer import daemon
     try:
         address = runner.parse_listen(listen)
     except runner.ListenError as error:
@@ -72,8 +72,8 @@ def healer_group(ctx: click.Context, bundle: str | None, docker_host: str | None
 def history(db: Path, container: str | None, service: str | None, limit: int,
             output_format: str) -> None:
     """Failure records (newest first), each container's health, and MTBF per service."""
-    from reconciler.core.store import StoreError
-    from reconciler.healer.records import Records
+    from converge.reconciler.core.store import StoreError
+    from converge.reconciler.healer.records import Records
     if not db.exists():
         click.echo(f"converge: error: {db}: no such database (see --db)", err=True)
         raise SystemExit(EXIT_USAGE)

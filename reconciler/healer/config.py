@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from specs.common import Severity, parse_duration
-from specs.healing_policy import HealingPolicySpec
+from converge.specs.common import Severity, parse_duration
+from converge.specs.healing_policy import HealingPolicySpec
 
 CheckType = Literal["state", "docker-health", "http", "tcp", "exec"]
 

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Literal
 
-from reconciler.core.stops import STOP_EXIT_CODES
+from converge.reconciler.core.stops import STOP_EXIT_CODES
 
 FailureType = Literal["health_check_failed", "container_stopped", "container_error"]
 

@@ -16,16 +16,16 @@ from typing import Any
 
 from aiohttp import web
 
-from reconciler.core import bundlefile, conditions, http, logs
-from reconciler.core.loop import LoopSettings
-from reconciler.core.runtime import Runtime, package_version
-from reconciler.healer.bundle import BundleSource
-from reconciler.healer.engine import DockerEngine
-from reconciler.healer.events import EventSink, HttpEventSink, LogSink, Outbox
-from reconciler.healer.healer import Healer
-from reconciler.healer.metrics import HealerMetrics
-from reconciler.healer.probes import Prober
-from reconciler.healer.records import Records
+from converge.reconciler.core import bundlefile, conditions, http, logs
+from converge.reconciler.core.loop import LoopSettings
+from converge.reconciler.core.runtime import Runtime, package_version
+from converge.reconciler.healer.bundle import BundleSource
+from converge.reconciler.healer.engine import DockerEngine
+from converge.reconciler.healer.events import EventSink, HttpEventSink, LogSink, Outbox
+from converge.reconciler.healer.healer import Healer
+from converge.reconciler.healer.metrics import HealerMetrics
+from converge.reconciler.healer.probes import Prober
+from converge.reconciler.healer.records import Records
 
 TICK = 0.25
 BUNDLE_INTERVAL = 30.0

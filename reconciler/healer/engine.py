@@ -15,9 +15,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from reconciler.core import dockerapi
-from reconciler.core.dockerapi import API_VERSION, EngineError
-from reconciler.healer.containers import Container
+from converge.reconciler.core import dockerapi
+from converge.reconciler.core.dockerapi import API_VERSION, EngineError
+from converge.reconciler.healer.containers import Container
 
 DEFAULT_STOP_TIMEOUT = 10
 _timestamp = dockerapi.timestamp

@@ -6,7 +6,7 @@ policy's channels. `HttpEventSink` posts it to the notifier's `POST /api/v1/even
 (docs/notifier.md: `{level, source, title, text, labels, channels, status, time}`); an
 event that could not be delivered is kept (bounded) and sent again on the next pass, so a
 notifier restart loses none. One the notifier refuses (4xx) is logged and dropped. The sink,
-its HTTP adapter and the outbox are shared with the scaler (`reconciler.core.events`).
+its HTTP adapter and the outbox are shared with the scaler (`converge.reconciler.core.events`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import dataclasses
 import datetime
 from typing import Any
 
-from reconciler.core.events import (
+from converge.reconciler.core.events import (
     EVENTS_PATH,
     EventSink,
     HttpEventSink,

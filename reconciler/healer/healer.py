@@ -17,17 +17,17 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from reconciler.core import conditions
-from reconciler.core.loop import TemporaryError
-from reconciler.core.status import Status
-from reconciler.healer import policy as decisions
-from reconciler.healer.config import CheckSettings, Policy
-from reconciler.healer.containers import Container, Verdict
-from reconciler.healer.engine import Engine, EngineError
-from reconciler.healer.events import Event, Outbox
-from reconciler.healer.metrics import HealerMetrics, state_of
-from reconciler.healer.records import Records
-from reconciler.healer.selectors import policy_for
+from converge.reconciler.core import conditions
+from converge.reconciler.core.loop import TemporaryError
+from converge.reconciler.core.status import Status
+from converge.reconciler.healer import policy as decisions
+from converge.reconciler.healer.config import CheckSettings, Policy
+from converge.reconciler.healer.containers import Container, Verdict
+from converge.reconciler.healer.engine import Engine, EngineError
+from converge.reconciler.healer.events import Event, Outbox
+from converge.reconciler.healer.metrics import HealerMetrics, state_of
+from converge.reconciler.healer.records import Records
+from converge.reconciler.healer.selectors import policy_for
 
 _log = logging.getLogger("converge.healer.heal")
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from reconciler.core.metrics import name
+from converge.reconciler.core.metrics import name
 
 STATES = ("healthy", "unhealthy", "starting", "verifying", "budget_exhausted", "stopped",
           "ignored", "unknown")

@@ -27,8 +27,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from reconciler.healer.config import Policy
-from reconciler.healer.containers import Verdict
+from converge.reconciler.healer.config import Policy
+from converge.reconciler.healer.containers import Verdict
 
 Phase = Literal["unknown", "healthy", "starting", "failing", "waiting", "verifying",
                 "unhealthy", "budget_exhausted", "stopped", "ignored"]

@@ -15,9 +15,9 @@ import socket
 
 import httpx
 
-from reconciler.healer.config import CheckSettings
-from reconciler.healer.containers import Container, Verdict, health_verdict, state_verdict
-from reconciler.healer.engine import Engine, EngineError
+from converge.reconciler.healer.config import CheckSettings
+from converge.reconciler.healer.containers import Container, Verdict, health_verdict, state_verdict
+from converge.reconciler.healer.engine import Engine, EngineError
 
 __all__ = ["Prober"]
 

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler.core.store import Store
-from reconciler.healer.containers import Container
-from reconciler.healer.policy import Record, Track
+from converge.reconciler.core.store import Store
+from converge.reconciler.healer.containers import Container
+from converge.reconciler.healer.policy import Record, Track
 
 INCIDENT_TYPES = ("health_check_failed", "container_stopped", "container_error")
 """Record types that start an incident: what MTBF counts."""
@@ -72,7 +72,8 @@ def health_status(track: Track) -> str:
 
 
 class Records:
-    """Failure records and health rows in one SQLite database (see `reconciler.core.Store`)."""
+    """Failure records and health rows in one SQLite database (see
+    `converge.reconciler.core.Store`)."""
 
     def __init__(self, path: str | Path) -> None:
         self.store = Store(path, _MIGRATIONS)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Sequence
 
-from reconciler.healer.config import Policy, Selector
-from reconciler.healer.containers import COMPOSE_PROJECT, COMPOSE_SERVICE, Container
+from converge.reconciler.healer.config import Policy, Selector
+from converge.reconciler.healer.containers import COMPOSE_PROJECT, COMPOSE_SERVICE, Container
 
 __all__ = ["matches", "policy_for"]
 

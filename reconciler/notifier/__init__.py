@@ -9,6 +9,6 @@ letters. Pure parts: `intake`, `splitting`, `signing`, `ratelimit`, `policy`, `m
 
 from __future__ import annotations
 
-from reconciler.notifier.daemon import NotifierDaemon, Settings
+from converge.reconciler.notifier.daemon import NotifierDaemon, Settings
 
 __all__ = ["NotifierDaemon", "Settings"]

@@ -1,4 +1,4 @@
-"""The notifier's HTTP routes, added to the shared daemon app (`reconciler.core.http`).
+"""The notifier's HTTP routes, added to the shared daemon app (`converge.reconciler.core.http`).
 
 * `POST /hooks/alertmanager/{channel}`: an Alertmanager webhook payload (version 4);
 * `POST /api/v1/events`: a daemon event `{level, source, title, text, labels, channels}`;
@@ -21,12 +21,12 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from reconciler.core import http
-from reconciler.core.http import Handler
-from reconciler.notifier import intake
-from reconciler.notifier.channels import ALERTMANAGER_PATH
-from reconciler.notifier.outbox import OutboxError
-from reconciler.notifier.service import Notifier, UnknownChannel
+from converge.reconciler.core import http
+from converge.reconciler.core.http import Handler
+from converge.reconciler.notifier import intake
+from converge.reconciler.notifier.channels import ALERTMANAGER_PATH
+from converge.reconciler.notifier.outbox import OutboxError
+from converge.reconciler.notifier.service import Notifier, UnknownChannel
 
 log = logging.getLogger("converge.notifier.api")
 

@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from specs.channel import EVENT_TYPES
-from specs.common import parse_duration
+from converge.specs.channel import EVENT_TYPES
+from converge.specs.common import parse_duration
 
 SCHEMA = "converge/reconciler/v1"
 ALERTMANAGER_PATH = "/hooks/alertmanager/"

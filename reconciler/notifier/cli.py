@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from reconciler.core import StoreError, logs, runner
-from specs.common import parse_duration
+from converge.reconciler.core import StoreError, logs, runner
+from converge.specs.common import parse_duration
 
 DEFAULT_LISTEN = "127.0.0.1:9095"
 DEFAULT_DB = Path(".converge-notifier") / "outbox.db"
@@ -75,8 +75,8 @@ def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | 
     it to DingTalk, WeCom, Feishu, Slack, email or a webhook with retries, rate limits and
     dead letters. Stops gracefully on SIGTERM (exit 0).
     """
-    from reconciler.core.runtime import package_version
-    from reconciler.notifier.daemon import NotifierDaemon, Settings
+    from converge.reconciler.core.runtime import package_version
+    from converge.reconciler.notifier.daemon import NotifierDaemon, Settings
 
     logs.configure(daemon="notifier", level=log_level, json_lines=log_format == "json")
     tokens: tuple[str, ...] = ()

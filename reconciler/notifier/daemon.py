@@ -21,15 +21,15 @@ from pathlib import Path
 
 from aiohttp import web
 
-from reconciler.core import conditions
-from reconciler.core.backoff import BackoffPolicy
-from reconciler.core.loop import LoopSettings
-from reconciler.core.runtime import Runtime
-from reconciler.notifier import api, channels, policy, source
-from reconciler.notifier.metrics import DAEMON, NotifierMetrics
-from reconciler.notifier.outbox import Outbox
-from reconciler.notifier.senders import HttpSender, SmtpSender
-from reconciler.notifier.service import Notifier
+from converge.reconciler.core import conditions
+from converge.reconciler.core.backoff import BackoffPolicy
+from converge.reconciler.core.loop import LoopSettings
+from converge.reconciler.core.runtime import Runtime
+from converge.reconciler.notifier import api, channels, policy, source
+from converge.reconciler.notifier.metrics import DAEMON, NotifierMetrics
+from converge.reconciler.notifier.outbox import Outbox
+from converge.reconciler.notifier.senders import HttpSender, SmtpSender
+from converge.reconciler.notifier.service import Notifier
 
 log = logging.getLogger("converge.notifier")
 

@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from reconciler.notifier import messages, policy
-from reconciler.notifier.channels import Channel
-from reconciler.notifier.metrics import NotifierMetrics, retry_reason
-from reconciler.notifier.outbox import Outbox, Stored
-from reconciler.notifier.ratelimit import TokenBucket
-from reconciler.notifier.vendors import VENDORS
-from reconciler.notifier.vendors.base import (
+from converge.reconciler.notifier import messages, policy
+from converge.reconciler.notifier.channels import Channel
+from converge.reconciler.notifier.metrics import NotifierMetrics, retry_reason
+from converge.reconciler.notifier.outbox import Outbox, Stored
+from converge.reconciler.notifier.ratelimit import TokenBucket
+from converge.reconciler.notifier.vendors import VENDORS
+from converge.reconciler.notifier.vendors.base import (
     HttpAnswer,
     HttpRequest,
     MailAnswer,

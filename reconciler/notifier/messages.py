@@ -1,7 +1,7 @@
 """Render a stored notification into a `Message` for one channel (pure).
 
 The channel's own Jinja2 templates (dingtalk, wecom, feishu) or the default of its type
-render title and body in the sandbox of `compiler.messagetemplates`; the compiler checks
+render title and body in the sandbox of `converge.compiler.messagetemplates`; the compiler checks
 the same templates against a sample alert, so a failure here is rare and is answered by
 dead-lettering the message with the template's error.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from compiler import messagetemplates
-from reconciler.notifier.channels import Channel
-from reconciler.notifier.vendors.base import Message
+from converge.compiler import messagetemplates
+from converge.reconciler.notifier.channels import Channel
+from converge.reconciler.notifier.vendors.base import Message
 
 
 class RenderError(Exception):

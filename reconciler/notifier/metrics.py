@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from reconciler.core.metrics import name
-from reconciler.notifier.vendors.base import Outcome
+from converge.reconciler.core.metrics import name
+from converge.reconciler.notifier.vendors.base import Outcome
 
 DAEMON = "notifier"
 

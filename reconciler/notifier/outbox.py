@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reconciler.core.store import Store
+from converge.reconciler.core.store import Store
 
 T = TypeVar("T")
 

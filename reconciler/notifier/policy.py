@@ -14,8 +14,8 @@ import random as _random
 from collections.abc import Callable
 from typing import Literal
 
-from reconciler.core.backoff import BackoffPolicy
-from reconciler.notifier.vendors.base import Outcome
+from converge.reconciler.core.backoff import BackoffPolicy
+from converge.reconciler.notifier.vendors.base import Outcome
 
 Action = Literal["next", "retry", "dead"]
 

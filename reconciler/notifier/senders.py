@@ -17,7 +17,12 @@ import ssl
 
 import aiohttp
 
-from reconciler.notifier.vendors.base import HttpAnswer, HttpRequest, MailAnswer, MailRequest
+from converge.reconciler.notifier.vendors.base import (
+    HttpAnswer,
+    HttpRequest,
+    MailAnswer,
+    MailRequest,
+)
 
 TIMEOUT = 15.0
 """Seconds per request (what Flux's notification controller uses)."""

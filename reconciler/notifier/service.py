@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from reconciler.core.status import Status
-from reconciler.notifier import delivery, intake, policy
-from reconciler.notifier.channels import Channel
-from reconciler.notifier.metrics import NotifierMetrics
-from reconciler.notifier.outbox import NewMessage, Outbox
+from converge.reconciler.core.status import Status
+from converge.reconciler.notifier import delivery, intake, policy
+from converge.reconciler.notifier.channels import Channel
+from converge.reconciler.notifier.metrics import NotifierMetrics
+from converge.reconciler.notifier.outbox import NewMessage, Outbox
 
 log = logging.getLogger("converge.notifier")
 

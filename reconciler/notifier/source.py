@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from compiler.bundle import MANIFEST, sha256
+from converge.compiler.bundle import MANIFEST, sha256
 
 CHANNELS = "reconciler/channels.json"
 TIMEOUT = 30.0

@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
-from reconciler.scaler.config import Pool
-from reconciler.scaler.policy import Decision, PoolState, Reading, decide
-from reconciler.scaler.pools import Plan, Replica, plan
+from converge.reconciler.scaler.config import Pool
+from converge.reconciler.scaler.policy import Decision, PoolState, Reading, decide
+from converge.reconciler.scaler.pools import Plan, Replica, plan
 
 __all__ = ["Decision", "Plan", "Pool", "PoolState", "Reading", "Replica", "decide", "plan"]

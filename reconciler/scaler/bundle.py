@@ -1,14 +1,14 @@
 """Read the worker pools from a compiled bundle: a directory, or the config server's URL.
 
-`reconciler/pools.json`, verified by `reconciler.core.bundlefile`. Anything else raises
+`reconciler/pools.json`, verified by `converge.reconciler.core.bundlefile`. Anything else raises
 `BundleError` and the scaler keeps the pools it has.
 """
 
 from __future__ import annotations
 
-from reconciler.core import bundlefile
-from reconciler.core.bundlefile import BundleError
-from reconciler.scaler import config
+from converge.reconciler.core import bundlefile
+from converge.reconciler.core.bundlefile import BundleError
+from converge.reconciler.scaler import config
 
 POOLS = "reconciler/pools.json"
 

@@ -17,7 +17,7 @@ __all__ = ["scaler_group"]
 
 
 def _seconds(text: str) -> float:
-    from specs.common import parse_duration
+    from converge.specs.common import parse_duration
     try:
         seconds = parse_duration(text)
     except ValueError as error:
@@ -84,8 +84,8 @@ def scaler_group(ctx: click.Context, bundle: str | None, prometheus: str | None,
     if not prometheus.startswith(("http://", "https://")):
         raise click.BadParameter(f"{prometheus!r} is not an http(s):// URL",
                                  param_hint="'--prometheus'")
-    from reconciler.core import runner
-    from reconciler.scaler import daemon
+    from converge.reconciler.core import runner
+    from converge.reconciler.scaler import daemon
     try:
         address = runner.parse_listen(listen)
     except runner.ListenError as error:
@@ -106,8 +106,8 @@ def scaler_group(ctx: click.Context, bundle: str | None, prometheus: str | None,
               default="text", show_default=True)
 def history(db: Path, pool: str | None, limit: int, output_format: str) -> None:
     """Decisions (newest first) with their inputs and reasons, and container actions."""
-    from reconciler.core.store import StoreError
-    from reconciler.scaler.records import Records
+    from converge.reconciler.core.store import StoreError
+    from converge.reconciler.scaler.records import Records
     if not db.exists():
         click.echo(f"converge: error: {db}: no such database (see --db)", err=True)
         raise SystemExit(EXIT_USAGE)

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from specs.common import parse_duration
-from specs.worker_pool import WorkerPoolSpec
+from converge.specs.common import parse_duration
+from converge.specs.worker_pool import WorkerPoolSpec
 
 __all__ = ["ConfigError", "Direction", "Fallback", "Metric", "Pool", "parse", "pool_from_spec"]
 

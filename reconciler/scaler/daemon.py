@@ -16,16 +16,16 @@ from typing import Any
 
 from aiohttp import web
 
-from reconciler.core import bundlefile, conditions, http, logs
-from reconciler.core.events import EventSink, HttpEventSink, LogSink, Outbox
-from reconciler.core.loop import LoopSettings
-from reconciler.core.runtime import Runtime, package_version
-from reconciler.scaler.bundle import BundleSource
-from reconciler.scaler.engine import DockerEngine
-from reconciler.scaler.metrics import ScalerMetrics
-from reconciler.scaler.metrics_source import PrometheusSource
-from reconciler.scaler.records import Records
-from reconciler.scaler.scaler import Scaler
+from converge.reconciler.core import bundlefile, conditions, http, logs
+from converge.reconciler.core.events import EventSink, HttpEventSink, LogSink, Outbox
+from converge.reconciler.core.loop import LoopSettings
+from converge.reconciler.core.runtime import Runtime, package_version
+from converge.reconciler.scaler.bundle import BundleSource
+from converge.reconciler.scaler.engine import DockerEngine
+from converge.reconciler.scaler.metrics import ScalerMetrics
+from converge.reconciler.scaler.metrics_source import PrometheusSource
+from converge.reconciler.scaler.records import Records
+from converge.reconciler.scaler.scaler import Scaler
 
 BUNDLE_INTERVAL = 30.0
 

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from reconciler.core import dockerapi
-from reconciler.core.dockerapi import EngineError
-from reconciler.scaler.config import Pool
-from reconciler.scaler.pools import HASH_LABEL, POOL_LABEL, Replica
+from converge.reconciler.core import dockerapi
+from converge.reconciler.core.dockerapi import EngineError
+from converge.reconciler.scaler.config import Pool
+from converge.reconciler.scaler.pools import HASH_LABEL, POOL_LABEL, Replica
 
 _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGT]i?|[kmg]|b)?$")

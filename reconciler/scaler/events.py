@@ -1,5 +1,5 @@
 """The scaler's events for the notifier: one per recorded decision (scale up, scale down,
-hold, fallback), delivered through the shared outbox (`reconciler.core.events`)."""
+hold, fallback), delivered through the shared outbox (`converge.reconciler.core.events`)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from reconciler.scaler.policy import Reading
+from converge.reconciler.scaler.policy import Reading
 
 __all__ = ["MetricsSource", "PrometheusSource", "parse_result"]
 

@@ -30,7 +30,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from reconciler.scaler.config import Metric, Pool
+from converge.reconciler.scaler.config import Metric, Pool
 
 Mode = Literal["starting", "static", "scaling", "hold", "fallback"]
 DirectionName = Literal["up", "down", "none"]

@@ -26,8 +26,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from reconciler.core.stops import stopped_on_purpose
-from reconciler.scaler.config import Pool
+from converge.reconciler.core.stops import stopped_on_purpose
+from converge.reconciler.scaler.config import Pool
 
 POOL_LABEL = "converge.scaler/pool"
 HASH_LABEL = "converge.scaler/spec-hash"

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler.core.store import Store
-from reconciler.scaler.policy import Decision, PoolState
+from converge.reconciler.core.store import Store
+from converge.reconciler.scaler.policy import Decision, PoolState
 
 _MIGRATIONS = ["""
 CREATE TABLE decisions (

@@ -18,17 +18,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from reconciler.core import conditions
-from reconciler.core.events import Outbox
-from reconciler.core.loop import TemporaryError
-from reconciler.core.status import Status
-from reconciler.scaler import policy, pools
-from reconciler.scaler.config import Pool
-from reconciler.scaler.engine import Engine, EngineError, SecretError, resolve_env
-from reconciler.scaler.events import Event
-from reconciler.scaler.metrics import ScalerMetrics
-from reconciler.scaler.metrics_source import MetricsSource
-from reconciler.scaler.records import Records
+from converge.reconciler.core import conditions
+from converge.reconciler.core.events import Outbox
+from converge.reconciler.core.loop import TemporaryError
+from converge.reconciler.core.status import Status
+from converge.reconciler.scaler import policy, pools
+from converge.reconciler.scaler.config import Pool
+from converge.reconciler.scaler.engine import Engine, EngineError, SecretError, resolve_env
+from converge.reconciler.scaler.events import Event
+from converge.reconciler.scaler.metrics import ScalerMetrics
+from converge.reconciler.scaler.metrics_source import MetricsSource
+from converge.reconciler.scaler.records import Records
 
 _log = logging.getLogger("converge.scaler.scale")
 

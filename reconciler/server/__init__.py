@@ -11,12 +11,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reconciler.server.daemon import ConfigServer, Settings
+    from converge.reconciler.server.daemon import ConfigServer, Settings
 
 __all__ = ["ConfigServer", "Settings"]
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        return getattr(importlib.import_module("reconciler.server.daemon"), name)
+        return getattr(importlib.import_module("converge.reconciler.server.daemon"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from reconciler.core.conditions import rfc3339
-from reconciler.server import auth, fleet
-from reconciler.server.published import etag_matches
-from reconciler.server.state import Attempt
+from converge.reconciler.core.conditions import rfc3339
+from converge.reconciler.server import auth, fleet
+from converge.reconciler.server.published import etag_matches
+from converge.reconciler.server.state import Attempt
 
 if TYPE_CHECKING:
-    from reconciler.server.daemon import ConfigServer
+    from converge.reconciler.server.daemon import ConfigServer
 
 WEBHOOK_PATH = "/api/v1/webhooks/github"
 _CONTENT_TYPES = {"yaml": "application/yaml", "yml": "application/yaml",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from specs.common import parse_duration
+from converge.specs.common import parse_duration
 
 DEFAULT_LISTEN = "127.0.0.1:9400"
 DEFAULT_STATE = Path(".converge-serve")
@@ -23,7 +23,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
 
 
 def _listen(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
-    from reconciler.core import runner
+    from converge.reconciler.core import runner
 
     try:
         return runner.parse_listen(value)
@@ -100,10 +100,10 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     --daemon's status in a read-only web console at /ui/. Stops gracefully on SIGTERM
     (exit 0).
     """
-    from reconciler.core import StoreError, logs
-    from reconciler.core.runtime import package_version
-    from reconciler.server import auth
-    from reconciler.server.daemon import ConfigServer, Settings
+    from converge.reconciler.core import StoreError, logs
+    from converge.reconciler.core.runtime import package_version
+    from converge.reconciler.server import auth
+    from converge.reconciler.server.daemon import ConfigServer, Settings
 
     tokens: tuple[str, ...] | None = None
     if token_file is not None:

@@ -12,9 +12,9 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any
 
-from compiler import bundle, pipeline, render
-from compiler.diagnostics import Diagnostic, Severity
-from compiler.sources import SourceFile
+from converge.compiler import bundle, pipeline, render
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.sources import SourceFile
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from compiler.sources import SourceFile
-from reconciler.core import TemporaryError
-from reconciler.server.compile import CompileResult, compile_sources
+from converge.compiler.sources import SourceFile
+from converge.reconciler.core import TemporaryError
+from converge.reconciler.server.compile import CompileResult, compile_sources
 
 
 class ThreadCompiler:

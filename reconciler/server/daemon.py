@@ -12,13 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-from reconciler.core import LoopSettings, Runtime
-from reconciler.core.conditions import rfc3339
-from reconciler.server import api, auth, compilers, console, fleet
-from reconciler.server.metrics import DAEMON, ServerMetrics
-from reconciler.server.reconcile import Compiler, Reconciler
-from reconciler.server.repository import GitMirror, Repository, redact
-from reconciler.server.state import ServerState
+from converge.reconciler.core import LoopSettings, Runtime
+from converge.reconciler.core.conditions import rfc3339
+from converge.reconciler.server import api, auth, compilers, console, fleet
+from converge.reconciler.server.metrics import DAEMON, ServerMetrics
+from converge.reconciler.server.reconcile import Compiler, Reconciler
+from converge.reconciler.server.repository import GitMirror, Repository, redact
+from converge.reconciler.server.state import ServerState
 
 _log = logging.getLogger("converge.server")
 

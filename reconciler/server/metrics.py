@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from reconciler.core.metrics import name
+from converge.reconciler.core.metrics import name
 
 DAEMON = "server"
 

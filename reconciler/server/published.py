@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from compiler import bundle
+from converge.compiler import bundle
 
 API_VERSION = "converge/bundle/v1"
 

@@ -15,14 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
-from compiler.gitsource import GitSourceError
-from compiler.sources import SourceFile
-from reconciler.core import PermanentError, Status, TemporaryError, conditions
-from reconciler.server import published as _published
-from reconciler.server.compile import CompileResult, compile_sources
-from reconciler.server.metrics import ServerMetrics
-from reconciler.server.repository import FetchError, Repository
-from reconciler.server.state import Attempt, GoodBundle, ServerState
+from converge.compiler.gitsource import GitSourceError
+from converge.compiler.sources import SourceFile
+from converge.reconciler.core import PermanentError, Status, TemporaryError, conditions
+from converge.reconciler.server import published as _published
+from converge.reconciler.server.compile import CompileResult, compile_sources
+from converge.reconciler.server.metrics import ServerMetrics
+from converge.reconciler.server.repository import FetchError, Repository
+from converge.reconciler.server.state import Attempt, GoodBundle, ServerState
 
 Action = Literal["compile", "unchanged", "still-failing"]
 

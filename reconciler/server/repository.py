@@ -1,7 +1,7 @@
 """The specs repository: a bare clone in a cache folder, fetched on demand.
 
 Only committed content is ever compiled: spec files are read from the fetched commit's
-tree (`compiler.gitsource`), never from a work tree. A fetch is
+tree (`converge.compiler.gitsource`), never from a work tree. A fetch is
 `git fetch --force URL +refs/heads/BRANCH:refs/converge/served` (or the remote's `HEAD`),
 with no prompt and a time limit, so a gone remote fails fast and the loop backs off.
 """
@@ -15,8 +15,8 @@ from typing import Protocol
 
 import git
 
-from compiler import gitsource
-from compiler.sources import SourceFile
+from converge.compiler import gitsource
+from converge.compiler.sources import SourceFile
 
 SERVED_REF = "refs/converge/served"
 FETCH_TIMEOUT = 120.0

@@ -12,9 +12,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from compiler import bundle
-from reconciler.core import Store
-from reconciler.server.fleet import FleetRow
+from converge.compiler import bundle
+from converge.reconciler.core import Store
+from converge.reconciler.server.fleet import FleetRow
 
 MIGRATIONS = [
     """

@@ -15,7 +15,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.bundle import MANIFEST, SCHEMA_VERSION, pairs_hash, sha256
+from converge.compiler.bundle import MANIFEST, SCHEMA_VERSION, pairs_hash, sha256
 
 TARGETS = ("prometheus", "alertmanager", "vmalert")
 ROOTS = {"prometheus": "prometheus/rules/", "vmalert": "vmalert/rules/",

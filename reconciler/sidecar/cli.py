@@ -1,6 +1,6 @@
 """`converge sidecar`: keep one Prometheus, Alertmanager or vmalert on the compiled bundle.
 
-Loaded lazily by `compiler.cli`, so `converge check` never imports the daemon runtime.
+Loaded lazily by `converge.compiler.cli`, so `converge check` never imports the daemon runtime.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.sidecar.bundles import TARGETS
+from converge.reconciler.sidecar.bundles import TARGETS
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -76,10 +76,10 @@ def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: s
     See docs/sidecar.md. Exit status 2 for a usage error (a bad --source or --listen, a
     DEST that is not the sidecar's), 0 after SIGTERM or SIGINT.
     """
-    from reconciler.core import logs, runner
-    from reconciler.core.runtime import package_version
-    from reconciler.sidecar import daemon, sources
-    from reconciler.sidecar.publish import PublishError
+    from converge.reconciler.core import logs, runner
+    from converge.reconciler.core.runtime import package_version
+    from converge.reconciler.sidecar import daemon, sources
+    from converge.reconciler.sidecar.publish import PublishError
 
     try:
         sources.parse(source)

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import httpx
 
-from reconciler.core import LoopSettings, Runtime, TemporaryError, conditions
-from reconciler.sidecar import metrics, secrets, targets
-from reconciler.sidecar.publish import Publisher, default_state_dir
-from reconciler.sidecar.sources import BundleSource, SourceError, parse
-from reconciler.sidecar.sources.server import ServerSource
-from reconciler.sidecar.sync import Report, Syncer
+from converge.reconciler.core import LoopSettings, Runtime, TemporaryError, conditions
+from converge.reconciler.sidecar import metrics, secrets, targets
+from converge.reconciler.sidecar.publish import Publisher, default_state_dir
+from converge.reconciler.sidecar.sources import BundleSource, SourceError, parse
+from converge.reconciler.sidecar.sources.server import ServerSource
+from converge.reconciler.sidecar.sync import Report, Syncer
 
 HEARTBEAT = 60.0
 """Seconds between status reports to the server when nothing changes."""
@@ -47,11 +47,11 @@ def make_source(options: Options, *, state_dir: Path, client: httpx.Client) -> B
     """The source `--source` names."""
     spec = parse(options.source)
     if spec.kind == "dir":
-        from reconciler.sidecar.sources.directory import DirectorySource
+        from converge.reconciler.sidecar.sources.directory import DirectorySource
 
         return DirectorySource(Path(spec.location), target=options.target)
     if spec.kind == "git":
-        from reconciler.sidecar.sources.git import GitSource
+        from converge.reconciler.sidecar.sources.git import GitSource
 
         return GitSource(url=spec.location, branch=spec.branch, subdir=spec.subdir,
                          workdir=state_dir / "git", target=options.target)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from reconciler.sidecar.sync import Report
+from converge.reconciler.sidecar.sync import Report
 
 RESULTS = ("success", "failure", "unchanged")
 

@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from compiler.bundle import sha256
-from reconciler.sidecar.bundles import Candidate
-from reconciler.sidecar.secrets import Resolved
+from converge.compiler.bundle import sha256
+from converge.reconciler.sidecar.bundles import Candidate
+from converge.reconciler.sidecar.secrets import Resolved
 
 METADATA = ".converge-version.json"
 EMPTY = "empty"

@@ -17,7 +17,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 
 PATTERN = re.compile(r"https://converge-secret\.invalid/(env|file)/([A-Za-z0-9_%.~\-]+)")
-"""The same pattern as `compiler.render.secrets.PATTERN` (a test keeps them equal)."""
+"""The same pattern as `converge.compiler.render.secrets.PATTERN` (a test keeps them equal)."""
 
 Lookup = Callable[[str], str | None]
 """A name (or path) → its secret value, or None when there is none."""

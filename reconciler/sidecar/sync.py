@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from reconciler.sidecar import decide, secrets
-from reconciler.sidecar.bundles import BundleError, Candidate
-from reconciler.sidecar.decide import State, Step
-from reconciler.sidecar.publish import Publisher, PublishError, Version
-from reconciler.sidecar.sources.base import BundleSource, SourceError
-from reconciler.sidecar.targets.base import Target, TargetError
+from converge.reconciler.sidecar import decide, secrets
+from converge.reconciler.sidecar.bundles import BundleError, Candidate
+from converge.reconciler.sidecar.decide import State, Step
+from converge.reconciler.sidecar.publish import Publisher, PublishError, Version
+from converge.reconciler.sidecar.sources.base import BundleSource, SourceError
+from converge.reconciler.sidecar.targets.base import Target, TargetError
 
 Result = Literal["success", "failure", "unchanged"]
 _log = logging.getLogger("converge.sidecar.sync")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from reconciler.notifier.vendors import dingtalk, feishu, slack, smtp, webhook, wecom
+from converge.reconciler.notifier.vendors import dingtalk, feishu, slack, smtp, webhook, wecom
 
 VENDORS: dict[str, ModuleType] = {
     "dingtalk": dingtalk, "email": smtp, "feishu": feishu, "slack": slack,

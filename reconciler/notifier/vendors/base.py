@@ -19,7 +19,7 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
-from reconciler.notifier import splitting
+from converge.reconciler.notifier import splitting
 
 Result = Literal["success", "retry", "permanent"]
 Security = Literal["tls", "starttls", "none"]

@@ -7,8 +7,8 @@ what will not pass. Text over 40,000 characters is cut by Slack, so it is split 
 
 from __future__ import annotations
 
-from reconciler.notifier.channels import Channel
-from reconciler.notifier.vendors.base import (
+from converge.reconciler.notifier.channels import Channel
+from converge.reconciler.notifier.vendors.base import (
     SUCCESS,
     HttpAnswer,
     HttpRequest,

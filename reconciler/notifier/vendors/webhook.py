@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 
-from reconciler.notifier import signing
-from reconciler.notifier.channels import Channel
-from reconciler.notifier.vendors.base import (
+from converge.reconciler.notifier import signing
+from converge.reconciler.notifier.channels import Channel
+from converge.reconciler.notifier.vendors.base import (
     SUCCESS,
     HttpAnswer,
     HttpRequest,

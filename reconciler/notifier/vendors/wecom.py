@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import urllib.parse
 
-from reconciler.notifier.channels import Channel
-from reconciler.notifier.vendors.base import (
+from converge.reconciler.notifier.channels import Channel
+from converge.reconciler.notifier.vendors.base import (
     HttpAnswer,
     HttpRequest,
     Message,

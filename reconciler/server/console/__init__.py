@@ -6,6 +6,6 @@ other daemons' `/status`; the templates and the stylesheet ship as package data 
 
 from __future__ import annotations
 
-from reconciler.server.console.routes import PREFIX, add_routes, environment
+from converge.reconciler.server.console.routes import PREFIX, add_routes, environment
 
 __all__ = ["PREFIX", "add_routes", "environment"]

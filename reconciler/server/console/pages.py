@@ -11,9 +11,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.core.conditions import rfc3339
-from reconciler.server.fleet import FleetRow
-from reconciler.server.state import Attempt
+from converge.reconciler.core.conditions import rfc3339
+from converge.reconciler.server.fleet import FleetRow
+from converge.reconciler.server.state import Attempt
 
 SHORT = 12
 """Hex digits shown of a commit or a hash (the full value is in the cell's title)."""

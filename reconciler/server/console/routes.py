@@ -18,10 +18,10 @@ import httpx
 import jinja2
 from aiohttp import web
 
-from reconciler.server.console import daemons, pages
+from converge.reconciler.server.console import daemons, pages
 
 if TYPE_CHECKING:
-    from reconciler.server.daemon import ConfigServer
+    from converge.reconciler.server.daemon import ConfigServer
 
 PREFIX = "/ui/"
 COMPILES_SHOWN = 20
@@ -39,7 +39,7 @@ _HEADERS = {
 
 def environment() -> jinja2.Environment:
     """The templates shipped in `reconciler/server/console/templates`, autoescaped."""
-    return jinja2.Environment(loader=jinja2.PackageLoader("reconciler.server.console"),
+    return jinja2.Environment(loader=jinja2.PackageLoader("converge.reconciler.server.console"),
                               autoescape=True, undefined=jinja2.StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True)
 
@@ -72,7 +72,7 @@ class _Console:
     def __init__(self, server: ConfigServer) -> None:
         self.server = server
         self.templates = environment()
-        self.css = (resources.files("reconciler.server.console") / "static" / "console.css"
+        self.css = (resources.files("converge.reconciler.server.console") / "static" / "console.css"
                     ).read_bytes()
 
     def _render(self, name: str, **context: Any) -> web.Response:

@@ -3,6 +3,6 @@ repository compiled here, or a directory holding a compiled bundle."""
 
 from __future__ import annotations
 
-from reconciler.sidecar.sources.base import BundleSource, SourceError, SourceSpec, parse
+from converge.reconciler.sidecar.sources.base import BundleSource, SourceError, SourceSpec, parse
 
 __all__ = ["BundleSource", "SourceError", "SourceSpec", "parse"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, Protocol
 
-from reconciler.sidecar.bundles import Candidate
+from converge.reconciler.sidecar.bundles import Candidate
 
 
 class SourceError(Exception):

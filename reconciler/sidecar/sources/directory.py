@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reconciler.sidecar import bundles
-from reconciler.sidecar.bundles import Candidate
-from reconciler.sidecar.sources.base import SourceError
+from converge.reconciler.sidecar import bundles
+from converge.reconciler.sidecar.bundles import Candidate
+from converge.reconciler.sidecar.sources.base import SourceError
 
 
 class DirectorySource:

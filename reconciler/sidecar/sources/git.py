@@ -14,16 +14,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.sidecar import bundles
-from reconciler.sidecar.bundles import BundleError, Candidate
-from reconciler.sidecar.sources import directory
-from reconciler.sidecar.sources.base import SourceError
+from converge.reconciler.sidecar import bundles
+from converge.reconciler.sidecar.bundles import BundleError, Candidate
+from converge.reconciler.sidecar.sources import directory
+from converge.reconciler.sidecar.sources.base import SourceError
 
 if TYPE_CHECKING:
     import git
 
 COMPILE_TIMEOUT = 300.0
-_COMPILE = "import sys; from compiler.cli import main; sys.argv[0] = 'converge'; main()"
+_COMPILE = "import sys; from converge.compiler.cli import main; sys.argv[0] = 'converge'; main()"
 
 
 class GitSource:

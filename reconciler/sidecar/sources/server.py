@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from reconciler.sidecar import bundles
-from reconciler.sidecar.bundles import BundleError, Candidate
-from reconciler.sidecar.sources.base import SourceError
+from converge.reconciler.sidecar import bundles
+from converge.reconciler.sidecar.bundles import BundleError, Candidate
+from converge.reconciler.sidecar.sources.base import SourceError
 
 TIMEOUT = 30.0
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from reconciler.sidecar import expect
-from reconciler.sidecar.publish import Version
-from reconciler.sidecar.targets import checkers
-from reconciler.sidecar.targets.base import Http, TargetError
+from converge.reconciler.sidecar import expect
+from converge.reconciler.sidecar.publish import Version
+from converge.reconciler.sidecar.targets import checkers
+from converge.reconciler.sidecar.targets.base import Http, TargetError
 
 CONFIG = "alertmanager.yaml"
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from reconciler.sidecar.publish import Version
+from converge.reconciler.sidecar.publish import Version
 
 RELOAD_TIMEOUT = 30.0
 """Seconds a reload may take before it counts as failed."""
@@ -101,7 +101,7 @@ def build(name: str, *, reload_url: str, dest_seen: str, client: httpx.Client,
         validate: run the target's checker before publishing (when installed).
         sleep, clock: injectable for vmalert's polling.
     """
-    from reconciler.sidecar.targets import alertmanager, prometheus, vmalert
+    from converge.reconciler.sidecar.targets import alertmanager, prometheus, vmalert
 
     http = Http(reload_url=reload_url, client=client)
     if name == "prometheus":

@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from reconciler.sidecar import expect
-from reconciler.sidecar.publish import Version
-from reconciler.sidecar.targets import checkers
-from reconciler.sidecar.targets.base import RELOAD_TIMEOUT, Http, TargetError
+from converge.reconciler.sidecar import expect
+from converge.reconciler.sidecar.publish import Version
+from converge.reconciler.sidecar.targets import checkers
+from converge.reconciler.sidecar.targets.base import RELOAD_TIMEOUT, Http, TargetError
 
 _TOTAL = "vmalert_config_last_reload_total"
 _ERRORS = "vmalert_config_last_reload_errors_total"
