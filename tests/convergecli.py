@@ -1,0 +1,153 @@
+"""`converge …` command lines written in the docs and the workflows, parsed against the real
+click commands.
+
+The command group is found through the `converge` console script's entry point (the
+installed one, else pyproject.toml's `[project.scripts]`), not through a module path
+written here, so moving the CLI's module breaks no test that uses this.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import tomllib
+from collections.abc import Sequence
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDERS = ("…", "...")
+"""A value elided in prose (`--source …`), or arguments elided altogether (`sidecar … --once`)."""
+
+_VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
+
+
+def _script_targets() -> list[str]:
+    """Where the `converge` console script points (`module:function`): as installed, then
+    as pyproject.toml now says (an editable install keeps the entry point it was installed
+    with, until it is installed again)."""
+    installed = [script.value for script in entry_points(group="console_scripts",
+                                                         name="converge")]
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        declared = tomllib.load(handle)["project"]["scripts"]["converge"]
+    return list(dict.fromkeys([*installed, declared]))
+
+
+def _load(target: str) -> click.Group | None:
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name is None or not module_name.startswith(error.name):
+            raise  # the module exists and one of its own imports fails: say so
+        return None
+    found = getattr(module, attribute)
+    if isinstance(found, click.Group):
+        return found
+    # The script is a plain function wrapping the group (`run` calls `main()`): the group
+    # is the one in its module that no other group there lists as a subcommand.
+    groups = [value for value in vars(module).values() if isinstance(value, click.Group)]
+    nested = {id(sub) for group in groups for sub in group.commands.values()}
+    [root] = [group for group in groups if id(group) not in nested]
+    return root
+
+
+@cache
+def converge_group() -> click.Group:
+    """The click group the `converge` console script runs."""
+    targets = _script_targets()
+    for target in targets:
+        group = _load(target)
+        if group is not None:
+            return group
+    raise AssertionError(f"the converge console script's module does not import: {targets}")
+
+
+def shown_flags(command: click.Command) -> set[str]:
+    """Every flag `converge … --help` shows for the command (hidden ones left out)."""
+    return {flag for param in command.params
+            if isinstance(param, click.Option) and not param.hidden
+            for flag in (*param.opts, *param.secondary_opts)}
+
+
+def _stand_in(option: click.Option) -> str:
+    """A value the option takes, for one written as `$VAR` or `…`."""
+    if isinstance(option.type, click.Choice):
+        return str(option.type.choices[0])
+    default = option.default
+    if isinstance(default, list | tuple):
+        default = default[0] if default else None
+    if isinstance(default, str | int | float) and not isinstance(default, bool):
+        return str(default)  # (not None, a callable, or click 8.3's unset sentinel)
+    if isinstance(option.type, click.types.IntParamType | click.types.FloatParamType):
+        return "1"
+    return "x"
+
+
+def _placeholder(value: str) -> bool:
+    return value in PLACEHOLDERS or bool(_VARIABLE.search(value))
+
+
+def _with_stand_ins(command: click.Command, args: Sequence[str]) -> list[str]:
+    """ARGS with each option value that is a shell variable (`"$INTERVAL"`) or an elision
+    (`…`) replaced by a value the option takes, and bare elisions left out: what the
+    example means, with whatever its reader fills in."""
+    by_flag = {flag: param for param in command.params if isinstance(param, click.Option)
+               for flag in (*param.opts, *param.secondary_opts)}
+    result: list[str] = []
+    waiting: click.Option | None = None
+    for arg in args:
+        if waiting is not None:
+            result.append(_stand_in(waiting) if _placeholder(arg) else arg)
+            waiting = None
+            continue
+        if arg in PLACEHOLDERS:
+            continue
+        flag, equals, value = arg.partition("=")
+        option = by_flag.get(flag)
+        if option is not None and not option.is_flag and not option.count:
+            if not equals:
+                waiting = option
+            elif _placeholder(value):
+                arg = f"{flag}={_stand_in(option)}"
+        result.append(arg)
+    return result
+
+
+def _unparsed(context: click.Context) -> list[str]:
+    """What a group left for its subcommand: the subcommand's name and its arguments."""
+    state = vars(context)  # click 8.2 renamed protected_args (now a deprecated property)
+    protected: list[str] = state.get("_protected_args", state.get("protected_args", []))
+    return [*protected, *context.args]
+
+
+def check_converge_args(args: Sequence[str]) -> click.Context:
+    """Parse `converge ARGS` (subcommands of subcommands included) as click would, with
+    `resilient_parsing` off: an unknown command or flag, a missing required option or a
+    value the option refuses raises `click.ClickException` (or `AssertionError` for a
+    flag `--help` hides). Returns the innermost command's context, whose `params` hold
+    the parsed values."""
+    if not args:
+        raise AssertionError("`converge` without a command")
+    context = click.Context(converge_group(), info_name="converge")
+    rest = list(args)
+    while True:
+        group = context.command
+        assert isinstance(group, click.Group)
+        name, rest = rest[0], rest[1:]
+        command = group.get_command(context, name)
+        if command is None:
+            raise AssertionError(f"no command `{context.command_path} {name}`")
+        own = _with_stand_ins(command, rest)
+        context = command.make_context(name, list(own), parent=context)
+        remaining = _unparsed(context) if isinstance(command, click.Group) else []
+        mine = own[:len(own) - len(remaining)]
+        used = {arg.split("=", 1)[0] for arg in mine if arg.startswith("-") and arg != "-"}
+        hidden = used - shown_flags(command)
+        assert not hidden, f"`{context.command_path}` has no {sorted(hidden)}"
+        if not remaining:
+            return context
+        rest = remaining

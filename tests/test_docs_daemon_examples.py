@@ -1,0 +1,240 @@
+"""Every shell example in README.md and docs/*.md that starts a daemon (`converge serve`,
+`sidecar`, `notifier`, `healer`, `scaler`) parses against the real click commands: a flag
+renamed or removed in the code fails here with the page and line of the example."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import pytest
+from convergecli import check_converge_args
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DAEMONS = ("serve", "sidecar", "notifier", "healer", "scaler")
+SHELL_LANGUAGES = {"sh", "shell", "bash", "zsh", "console", "shell-session"}
+PROMPTED = {"console", "shell-session"}
+"""Blocks where commands are the lines after a `$ ` prompt, the rest their output."""
+
+FEWEST = {"serve": 2, "sidecar": 5, "notifier": 1, "healer": 1, "scaler": 1}
+"""How many examples of each daemon the pages show at least, so that a change to how
+they are found cannot make this test pass on none."""
+
+_OPERATORS = {"|", "||", "&&", ";", "&"}
+_REDIRECT = re.compile(r"^\d*>>?(&\d+)?$")
+_ATTACHED_REDIRECT = re.compile(r"^\d*>>?\S")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One `converge <daemon> …` command of a page's shell block."""
+
+    page: str
+    line: int
+    argv: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.page}:{self.line}: converge {shlex.join(self.argv)}"
+
+
+def shell_blocks(text: str) -> Iterator[tuple[str, int, list[str]]]:
+    """Each fenced code block: its language, the line number of its first line, its lines."""
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        opening = _FENCE.match(lines[index])
+        index += 1
+        if not opening:
+            continue
+        fence, language = opening.groups()
+        closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        first, body = index + 1, []
+        while index < len(lines) and not closing.match(lines[index]):
+            body.append(lines[index])
+            index += 1
+        index += 1
+        yield language.lower(), first, body
+
+
+def _without_comment(line: str) -> str:
+    """LINE up to an unquoted `#` that starts a word, as the shell reads it."""
+    quote, escaped = "", False
+    for position, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (position == 0 or line[position - 1].isspace()):
+            return line[:position]
+    return line
+
+
+def command_lines(language: str, first: int, body: list[str]) -> Iterator[tuple[int, str]]:
+    """The block's commands, continuation lines (`\\`) joined, each with its first line."""
+    prompted = language in PROMPTED
+    pending: list[str] = []
+    start = first
+    for number, raw in enumerate(body, start=first):
+        line = raw
+        if not pending:
+            if prompted:
+                if not line.lstrip().startswith("$ "):
+                    continue
+                line = line.lstrip()[2:]
+            start = number
+        line = _without_comment(line).rstrip()
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            continue
+        pending.append(line)
+        yield start, " ".join(pending)
+        pending = []
+    if pending:
+        yield start, " ".join(pending)
+
+
+def simple_commands(line: str) -> Iterator[list[str]]:
+    """The words of each command of a pipeline or list, without redirections."""
+    words: list[str] = []
+    skip_next = False
+    for word in shlex.split(line):
+        if skip_next:
+            skip_next = False
+        elif word in _OPERATORS:
+            yield words
+            words = []
+        elif _REDIRECT.match(word):
+            skip_next = True
+        elif not _ATTACHED_REDIRECT.match(word):
+            words.append(word)
+    yield words
+
+
+def converge_args(words: list[str]) -> list[str] | None:
+    """The arguments after `converge` when WORDS run converge (after `VAR=value …`,
+    `exec`, `sudo` or `env`), else None."""
+    rest = list(words)
+    while rest and (_ASSIGNMENT.match(rest[0]) or rest[0] in ("exec", "sudo", "env")):
+        rest.pop(0)
+    if rest and (rest[0] == "converge" or rest[0].endswith("/converge")):
+        return rest[1:]
+    return None
+
+
+def _alternatives(word: str) -> list[str]:
+    """A synopsis's `[--once]` is `--once`; its `json|text` is `json` or `text`."""
+    return word.removeprefix("[").removesuffix("]").split("|")
+
+
+def variants(args: list[str]) -> list[tuple[str, ...]]:
+    """A synopsis (`--target prometheus|alertmanager|vmalert [--once]`) as one command
+    line per alternative, so every alternative is parsed; an example stays as it is."""
+    choices = [_alternatives(word) for word in args]
+    count = max((len(each) for each in choices), default=1)
+    return [tuple(each[min(n, len(each) - 1)] for each in choices) for n in range(count)]
+
+
+def examples() -> list[Example]:
+    found: list[Example] = []
+    for path in PAGES:
+        page = path.relative_to(ROOT).as_posix()
+        for language, first, body in shell_blocks(path.read_text(encoding="utf-8")):
+            if language not in SHELL_LANGUAGES:
+                continue
+            for line, text in command_lines(language, first, body):
+                for words in simple_commands(text):
+                    args = converge_args(words)
+                    if args and args[0] in DAEMONS:
+                        found.extend(Example(page, line, argv) for argv in variants(args))
+    return found
+
+
+EXAMPLES = examples()
+
+
+def test_every_daemon_has_its_examples() -> None:
+    counts = {daemon: len({(e.page, e.line) for e in EXAMPLES if e.argv[0] == daemon})
+              for daemon in DAEMONS}
+    short = {daemon: counts[daemon] for daemon in DAEMONS if counts[daemon] < FEWEST[daemon]}
+    assert not short, f"fewer daemon examples found than the docs have: {short} < {FEWEST}"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: f"{e.page}:{e.line}:{e.argv[0]}")
+def test_daemon_example_parses(example: Example) -> None:
+    try:
+        check_converge_args(example.argv)
+    except (click.ClickException, click.exceptions.Exit, AssertionError) as error:
+        message = error.format_message() if isinstance(error, click.ClickException) \
+            else str(error) or type(error).__name__
+        pytest.fail(f"{example}\n  no longer runs: {message}", pytrace=False)
+
+
+# --- the extraction itself ------------------------------------------------------------
+
+def test_a_block_with_continuations_env_and_comments() -> None:
+    page = "\n".join([
+        "```sh",
+        "converge compile repo -o out",
+        "TOKEN=… OTHER='a b' \\",
+        "  converge notifier --bundle out   # it's on 127.0.0.1:9095",
+        "converge healer --bundle \"$BUNDLE\" --listen 127.0.0.1:9404 | tee log 2>&1",
+        "```",
+        "```console",
+        "$ .venv/bin/converge scaler --bundle out \\",
+        "    --prometheus http://x/#frag",
+        "converge serve --is-output-not-a-command",
+        "```",
+        "```",
+        "converge serve --in-a-diagram-not-a-shell-block",
+        "```",
+    ])
+    found = []
+    for language, first, body in shell_blocks(page):
+        if language not in SHELL_LANGUAGES:
+            continue
+        for line, text in command_lines(language, first, body):
+            for words in simple_commands(text):
+                args = converge_args(words)
+                if args and args[0] in DAEMONS:
+                    found.append((line, args))
+    assert found == [
+        (3, ["notifier", "--bundle", "out"]),
+        (5, ["healer", "--bundle", "$BUNDLE", "--listen", "127.0.0.1:9404"]),
+        (8, ["scaler", "--bundle", "out", "--prometheus", "http://x/#frag"]),
+    ]
+
+
+def test_a_synopsis_is_parsed_once_per_alternative() -> None:
+    assert variants(["sidecar", "--target", "prometheus|vmalert", "[--log-format", "json|text]",
+                     "[--once]"]) == [
+        ("sidecar", "--target", "prometheus", "--log-format", "json", "--once"),
+        ("sidecar", "--target", "vmalert", "--log-format", "text", "--once"),
+    ]
+
+
+def test_a_flag_that_does_not_exist_is_caught() -> None:
+    with pytest.raises(click.NoSuchOption):
+        check_converge_args(["healer", "--bundle", "out", "--no-such-flag"])
+    with pytest.raises(click.BadParameter):
+        check_converge_args(["sidecar", "--source", "…", "--target", "grafana", "--dest", "d",
+                             "--reload-url", "u"])
+
+
+def test_variables_and_elisions_stand_for_values() -> None:
+    context = check_converge_args(["sidecar", "--source", "…", "--target", "$TARGET",
+                                   "--dest", "d", "--reload-url", "u", "--interval=$EVERY"])
+    assert context.params["target"] == "prometheus"
+    assert context.params["interval"] == "30s"
+    healer = check_converge_args(["healer", "history", "…", "--limit", "$N"])
+    assert healer.command_path == "converge healer history"
