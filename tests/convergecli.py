@@ -1,5 +1,5 @@
-"""`converge …` command lines written in the docs and the workflows, parsed against the real
-click commands.
+"""`converge …` command lines written in the docs and the workflows: found in their shell,
+and parsed against the real click commands.
 
 The command group is found through the `converge` console script's entry point (the
 installed one, else pyproject.toml's `[project.scripts]`), not through a module path
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import re
+import shlex
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -133,6 +134,10 @@ def check_converge_args(args: Sequence[str]) -> click.Context:
     if not args:
         raise AssertionError("`converge` without a command")
     context = click.Context(converge_group(), info_name="converge")
+    if args[0].startswith("-"):  # `converge --version`: the group's own flags
+        unknown = set(args) - shown_flags(context.command) - set(context.help_option_names)
+        assert not unknown, f"`converge` has no {sorted(unknown)}"
+        return context
     rest = list(args)
     while True:
         group = context.command
@@ -151,3 +156,94 @@ def check_converge_args(args: Sequence[str]) -> click.Context:
         if not remaining:
             return context
         rest = remaining
+
+
+# --- reading shell: the `converge …` commands of a doc's block or a workflow's script ---
+
+PROMPTED = {"console", "shell-session"}
+"""Block languages whose commands are the lines after a `$ ` prompt, the rest output."""
+
+_OPERATORS = {"|", "||", "&&", ";", "&"}
+_REDIRECT = re.compile(r"^\d*>>?(&\d+)?$")
+_ATTACHED_REDIRECT = re.compile(r"^\d*>>?\S")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_PREFIXES = {"exec", "sudo", "env", "command", "time", "!", "if", "then", "do", "else",
+             "elif", "while", "until"}
+_ARRAY = re.compile(r"^\$\{#?\w+\[[@*]\]\}$")
+"""`"${extra[@]}"`: zero or more words (a workflow's extra arguments)."""
+
+
+def _without_comment(line: str) -> str:
+    """LINE up to an unquoted `#` that starts a word, as the shell reads it."""
+    quote, escaped = "", False
+    for position, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (position == 0 or line[position - 1].isspace()):
+            return line[:position]
+    return line
+
+
+def command_lines(language: str, first: int, body: list[str]) -> Iterator[tuple[int, str]]:
+    """The commands of a block of shell, continuation lines (`\\`) joined, each with the
+    number of its first line (the block's first line is FIRST)."""
+    prompted = language in PROMPTED
+    pending: list[str] = []
+    start = first
+    for number, raw in enumerate(body, start=first):
+        line = raw
+        if not pending:
+            if prompted:
+                if not line.lstrip().startswith("$ "):
+                    continue
+                line = line.lstrip()[2:]
+            start = number
+        line = _without_comment(line).rstrip()
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            continue
+        pending.append(line)
+        yield start, " ".join(pending)
+        pending = []
+    if pending:
+        yield start, " ".join(pending)
+
+
+def simple_commands(line: str) -> Iterator[list[str]]:
+    """The words of each command of a pipeline or list, without redirections."""
+    words: list[str] = []
+    skip_next = False
+    for word in shlex.split(line):
+        ends_list = len(word) > 1 and word.endswith(";")  # `[ -d out ];`, `--check;`
+        word = word[:-1] if ends_list else word
+        if skip_next:
+            skip_next = False
+        elif word in _OPERATORS:
+            yield words
+            words = []
+        elif _REDIRECT.match(word):
+            skip_next = True
+        elif not _ATTACHED_REDIRECT.match(word):
+            words.append(word)
+        if ends_list:
+            yield words
+            words = []
+    yield words
+
+
+def converge_args(words: list[str]) -> list[str] | None:
+    """The arguments after `converge` when WORDS run converge (after `VAR=value …`,
+    `exec`, `sudo`, `env`, `if`, `then` …), else None. An array expansion
+    (`"${extra[@]}"`, zero or more words) is left out."""
+    rest = list(words)
+    while rest and (_ASSIGNMENT.match(rest[0]) or rest[0] in _PREFIXES):
+        rest.pop(0)
+    if rest and (rest[0] == "converge" or rest[0].endswith("/converge")):
+        return [word for word in rest[1:] if not _ARRAY.match(word)]
+    return None

@@ -12,23 +12,17 @@ from pathlib import Path
 
 import click
 import pytest
-from convergecli import check_converge_args
+from convergecli import check_converge_args, command_lines, converge_args, simple_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 DAEMONS = ("serve", "sidecar", "notifier", "healer", "scaler")
 SHELL_LANGUAGES = {"sh", "shell", "bash", "zsh", "console", "shell-session"}
-PROMPTED = {"console", "shell-session"}
-"""Blocks where commands are the lines after a `$ ` prompt, the rest their output."""
 
 FEWEST = {"serve": 2, "sidecar": 5, "notifier": 1, "healer": 1, "scaler": 1}
 """How many examples of each daemon the pages show at least, so that a change to how
 they are found cannot make this test pass on none."""
 
-_OPERATORS = {"|", "||", "&&", ";", "&"}
-_REDIRECT = re.compile(r"^\d*>>?(&\d+)?$")
-_ATTACHED_REDIRECT = re.compile(r"^\d*>>?\S")
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
 
 
@@ -61,75 +55,6 @@ def shell_blocks(text: str) -> Iterator[tuple[str, int, list[str]]]:
             index += 1
         index += 1
         yield language.lower(), first, body
-
-
-def _without_comment(line: str) -> str:
-    """LINE up to an unquoted `#` that starts a word, as the shell reads it."""
-    quote, escaped = "", False
-    for position, char in enumerate(line):
-        if escaped:
-            escaped = False
-        elif char == "\\" and quote != "'":
-            escaped = True
-        elif quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "#" and (position == 0 or line[position - 1].isspace()):
-            return line[:position]
-    return line
-
-
-def command_lines(language: str, first: int, body: list[str]) -> Iterator[tuple[int, str]]:
-    """The block's commands, continuation lines (`\\`) joined, each with its first line."""
-    prompted = language in PROMPTED
-    pending: list[str] = []
-    start = first
-    for number, raw in enumerate(body, start=first):
-        line = raw
-        if not pending:
-            if prompted:
-                if not line.lstrip().startswith("$ "):
-                    continue
-                line = line.lstrip()[2:]
-            start = number
-        line = _without_comment(line).rstrip()
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            continue
-        pending.append(line)
-        yield start, " ".join(pending)
-        pending = []
-    if pending:
-        yield start, " ".join(pending)
-
-
-def simple_commands(line: str) -> Iterator[list[str]]:
-    """The words of each command of a pipeline or list, without redirections."""
-    words: list[str] = []
-    skip_next = False
-    for word in shlex.split(line):
-        if skip_next:
-            skip_next = False
-        elif word in _OPERATORS:
-            yield words
-            words = []
-        elif _REDIRECT.match(word):
-            skip_next = True
-        elif not _ATTACHED_REDIRECT.match(word):
-            words.append(word)
-    yield words
-
-
-def converge_args(words: list[str]) -> list[str] | None:
-    """The arguments after `converge` when WORDS run converge (after `VAR=value …`,
-    `exec`, `sudo` or `env`), else None."""
-    rest = list(words)
-    while rest and (_ASSIGNMENT.match(rest[0]) or rest[0] in ("exec", "sudo", "env")):
-        rest.pop(0)
-    if rest and (rest[0] == "converge" or rest[0].endswith("/converge")):
-        return rest[1:]
-    return None
 
 
 def _alternatives(word: str) -> list[str]:
