@@ -118,6 +118,26 @@ def _with_stand_ins(command: click.Command, args: Sequence[str]) -> list[str]:
     return result
 
 
+def check_flags(args: Sequence[str]) -> click.Command:
+    """A fragment of prose (`converge sidecar --source <server>`, a synopsis): each word
+    naming a subcommand names one, and each flag is one that the (sub)command it follows
+    shows in `--help`; whether the fragment is complete is not asked. Returns the
+    innermost command."""
+    context = click.Context(converge_group(), info_name="converge")
+    command = converge_group().get_command(context, args[0])
+    assert command is not None, f"no command `converge {args[0]}`"
+    path = f"converge {args[0]}"
+    for word in args[1:]:
+        if word.startswith("-"):
+            flag = word.split("=", 1)[0]
+            assert flag in shown_flags(command), f"`{path}` has no {flag}"
+        elif isinstance(command, click.Group) and word in command.list_commands(context):
+            found = command.get_command(context, word)
+            assert found is not None
+            command, path = found, f"{path} {word}"
+    return command
+
+
 def _unparsed(context: click.Context) -> list[str]:
     """What a group left for its subcommand: the subcommand's name and its arguments."""
     state = vars(context)  # click 8.2 renamed protected_args (now a deprecated property)

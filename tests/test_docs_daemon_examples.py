@@ -12,7 +12,13 @@ from pathlib import Path
 
 import click
 import pytest
-from convergecli import check_converge_args, command_lines, converge_args, simple_commands
+from convergecli import (
+    check_converge_args,
+    check_flags,
+    command_lines,
+    converge_args,
+    simple_commands,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -103,6 +109,51 @@ def test_daemon_example_parses(example: Example) -> None:
         message = error.format_message() if isinstance(error, click.ClickException) \
             else str(error) or type(error).__name__
         pytest.fail(f"{example}\n  no longer runs: {message}", pytrace=False)
+
+
+# --- prose: `converge <daemon> --flag …` in a sentence or a table ------------------------
+
+FEWEST_IN_PROSE = 8
+"""Inline code spans that run a daemon with flags (README's command table, getting-started)."""
+
+
+def _inline_spans(markdown: str) -> Iterator[tuple[int, str]]:
+    """Each inline code span outside fenced blocks, with its line."""
+    fenced = {line for _, first, body in shell_blocks(markdown)
+              for line in range(first - 1, first + len(body) + 1)}
+    lines = markdown.splitlines()
+    prose = "\n".join("" if number in fenced else text
+                      for number, text in enumerate(lines, start=1))
+    for match in re.finditer(r"(?<!`)`([^`]+)`(?!`)", prose):
+        yield prose.count("\n", 0, match.start()) + 1, match.group(1)
+
+
+def prose_examples() -> list[Example]:
+    found: list[Example] = []
+    for path in PAGES:
+        page = path.relative_to(ROOT).as_posix()
+        for line, span in _inline_spans(path.read_text(encoding="utf-8")):
+            words = span.replace("\\|", "|").split()
+            if len(words) > 2 and words[0] == "converge" and words[1] in DAEMONS:
+                found.extend(Example(page, line, argv) for argv in variants(words[1:]))
+    return found
+
+
+PROSE = prose_examples()
+
+
+def test_prose_has_its_daemon_commands() -> None:
+    spans = {(e.page, e.line, e.argv[0]) for e in PROSE
+             if any(w.startswith("-") for w in e.argv)}
+    assert len(spans) >= FEWEST_IN_PROSE, sorted(spans)
+
+
+@pytest.mark.parametrize("example", PROSE, ids=lambda e: f"{e.page}:{e.line}:{e.argv[0]}")
+def test_daemon_flags_in_prose_exist(example: Example) -> None:
+    try:
+        check_flags(example.argv)
+    except AssertionError as error:
+        pytest.fail(f"{example}\n  {error}", pytrace=False)
 
 
 # --- the extraction itself ------------------------------------------------------------
