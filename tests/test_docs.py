@@ -10,13 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 import realtools
 import yaml
+from convergecli import check_converge_args
 from test_spec_reference import spec_models
 
-from converge.compiler.cli import main
 from converge.reconciler import docgen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,18 +94,6 @@ def _documents(path: Path) -> list[Any]:
         return [d for d in yaml.safe_load_all(handle) if d is not None]
 
 
-def _check_converge_args(args: list[str]) -> click.Context:
-    """Parse `converge ARGS` against the real click command; only flags `--help` shows."""
-    root = click.Context(main, info_name="converge")
-    command = main.get_command(root, args[0])
-    assert command is not None, f"no command converge {args[0]}"
-    shown = {flag for option in docgen.options(command)
-             for flag in (*option.opts, *option.secondary_opts)}
-    used = {arg.split("=", 1)[0] for arg in args[1:] if arg.startswith("-")}
-    assert used <= shown, f"converge {args[0]} has no {sorted(used - shown)}"
-    return command.make_context(args[0], list(args[1:]), parent=root)
-
-
 def test_examples_exist() -> None:
     names = {p.relative_to(EXAMPLES).as_posix() for p in YAML_FILES}
     assert {"compose.yaml", "kubernetes/prometheus.yaml", "kubernetes/server.yaml"} <= names
@@ -137,13 +124,13 @@ def test_compose_structure() -> None:
         assert set(service.get("secrets", [])) <= secrets, name
         assert set(service.get("depends_on", {})) <= set(services), name
         if CONVERGE_IMAGE.search(service["image"]):
-            _check_converge_args(service["command"])
+            check_converge_args(service["command"])
 
 
 def test_compose_prometheus_reads_what_its_sidecar_publishes() -> None:
     [compose] = _documents(EXAMPLES / "compose.yaml")
     [prometheus] = _documents(EXAMPLES / "prometheus.yml")
-    sidecar = _check_converge_args(compose["services"]["prometheus-sidecar"]["command"])
+    sidecar = check_converge_args(compose["services"]["prometheus-sidecar"]["command"])
     assert f"{sidecar.params['dest']}/*.yaml" in prometheus["rule_files"]
 
 
@@ -167,7 +154,7 @@ def test_kubernetes_manifest(document: dict[str, Any]) -> None:
     assert isinstance(document.get("metadata", {}).get("name"), str)
     for container in _containers(document):
         if CONVERGE_IMAGE.search(container["image"]):
-            _check_converge_args(container["args"])
+            check_converge_args(container["args"])
         mounts = {m["name"] for m in container.get("volumeMounts", [])}
         volumes = {v["name"] for v in document["spec"]["template"]["spec"].get("volumes", [])}
         assert mounts <= volumes, container["name"]
@@ -178,7 +165,7 @@ def test_kubernetes_sidecar_shares_an_empty_dir_with_prometheus() -> None:
                     if d["kind"] == "Deployment"]
     pod = deployment["spec"]["template"]["spec"]
     by_name = {c["name"]: c for c in pod["containers"]}
-    sidecar = _check_converge_args(by_name["converge-sidecar"]["args"])
+    sidecar = check_converge_args(by_name["converge-sidecar"]["args"])
     shared = [v["name"] for v in pod["volumes"] if "emptyDir" in v]
     for name in ("prometheus", "converge-sidecar"):
         mounts = {m["name"]: m["mountPath"] for m in by_name[name]["volumeMounts"]}
@@ -194,7 +181,7 @@ def test_systemd_units_run_real_commands(path: Path) -> None:
                     if line.startswith("ExecStart=")]
     args = shlex.split(exec_start)
     assert args[0].endswith("/converge")
-    _check_converge_args(args[1:])
+    check_converge_args(args[1:])
     assert re.search(r"^\[Install\]$", text, flags=re.MULTILINE)
 
 
