@@ -233,6 +233,18 @@ def test_workflows_give_the_action_only_its_inputs(path: Path) -> None:
         assert given <= declared, f"{_name(path)}: {sorted(given - declared)} not inputs"
 
 
+def test_ci_md_example_gives_the_action_only_its_inputs() -> None:
+    ci = (ROOT / "docs/ci.md").read_text(encoding="utf-8")
+    examples = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", ci, re.S)]
+    steps = [step for example in examples if isinstance(example, dict) and "jobs" in example
+             for job in example["jobs"].values() for step in job["steps"]
+             if USES_ACTION.match(str(step.get("uses", "")))]
+    assert steps, "docs/ci.md shows no workflow that uses the action"
+    declared = set(_action()["inputs"])
+    for step in steps:
+        assert set(step.get("with", {})) <= declared, step
+
+
 def test_preview_is_the_action() -> None:
     path = ROOT / ".github/workflows/preview.yml"
     [step] = _action_steps(path)
