@@ -160,7 +160,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     bundle = _bundle(workdir)
     notifier = subprocess.Popen(
         [sys.executable, *(os.environ.get("BENCH_PYTHON_ARGS", "").split()), "-c",
-         "import sys; from converge.compiler.cli import main; sys.exit(main())",
+         "import sys; from converge.compiler.commands.main import main; sys.exit(main())",
          "notifier", "--bundle", str(bundle), "--db", str(workdir / "outbox.db"),
          "--listen", f"127.0.0.1:{port}", "--base-url", f"wecom=http://127.0.0.1:{sink_port}",
          "--log-level", "error"], env={**os.environ, "WECOM_KEY": "k"}, cwd=ROOT)

@@ -20,7 +20,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EXAMPLE = ROOT / "repo-example"
-CONVERGE = [sys.executable, "-c", "from converge.compiler.cli import main; main()"]
+CONVERGE = [sys.executable, "-c", "from converge.compiler.commands.main import main; main()"]
 
 
 def free_port() -> int:

@@ -1,7 +1,7 @@
 """Cached PromQL analysis: several checks and the expander ask about the same expressions.
 
-Answers can also be handed in ready-made (`prefetched`): `converge.compiler.parallel` computes
-them in a forked process while the pipeline checks everything else, and they are read the
+Answers can also be handed in ready-made (`prefetched`): `converge.compiler.parallel.check_worker`
+computes them in a forked process while the pipeline checks everything else, and they are read the
 first time an expression is asked about.
 """
 

@@ -234,7 +234,7 @@ class _Builder:
                     failed = self._bad_key(event, kind is alias_event)
                     continue
                 counter += 1
-                # one string per distinct key: `converge.compiler.parallel` pickles them once
+                # one string per distinct key: the check worker pickles them once
                 # (dumping 10,000 rules 0.06 s -> 0.03 s)
                 key = intern(event.value)
                 if key == "<<" and event.implicit[0]:

@@ -11,7 +11,7 @@ import functools
 import gc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from converge.compiler import expand, exprs, loader, parallel, validate
+from converge.compiler import expand, exprs, loader, validate
 from converge.compiler.checks import (
     CHECKS,
     inhibit_unknown_label,
@@ -22,6 +22,7 @@ from converge.compiler.checks import (
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.model import Model
+from converge.compiler.parallel import check_worker
 from converge.compiler.sources import SourceFile
 
 
@@ -57,7 +58,7 @@ class Shared:
     expanded: expand.GroupCache = dataclasses.field(default_factory=dict)
     answers: Callable[[], Mapping[tuple[str, str], exprs.Analysis]] = dict
     """The worker's analyses (asked for at the first question, then kept), or none."""
-    worker: parallel.Worker | None = None
+    worker: check_worker.Worker | None = None
 
     def load(self, source: SourceFile) -> loader.LoadedFile:
         """`loader.load(source.path, source.data)`, once per path and bytes."""
@@ -73,7 +74,7 @@ class Shared:
             self.worker.close()
 
 
-def preload(sources: Sequence[SourceFile], worker: parallel.Worker | None) -> Shared:
+def preload(sources: Sequence[SourceFile], worker: check_worker.Worker | None) -> Shared:
     """Load `sources` for checks to share; `worker`, started on the same `sources`, loads
     its part of them and analyses all their PromQL while the checks run."""
     shared = Shared(worker=worker)
@@ -92,12 +93,12 @@ def preload(sources: Sequence[SourceFile], worker: parallel.Worker | None) -> Sh
     return shared
 
 
-def check(sources: Iterable[SourceFile], *, worker: parallel.Worker | None = None,
+def check(sources: Iterable[SourceFile], *, worker: check_worker.Worker | None = None,
           shared: Shared | None = None,
           expanded: Callable[[Model], object] | None = None) -> CheckResult:
     """Load, validate, expand and check specs; collect every diagnostic.
 
-    `worker`: one the caller started on the same `sources` (see `converge.compiler.parallel`);
+    `worker`: one the caller started on the same `sources` (see `parallel.check_worker`);
     by default one is started here when the repository is big enough. `shared` (from
     `preload`, which takes the worker instead): files, validations and analyses to reuse.
     `expanded` is called with the model before the checks run (whatever they find).
@@ -109,14 +110,14 @@ def check(sources: Iterable[SourceFile], *, worker: parallel.Worker | None = Non
         if shared is not None:
             assert worker is None, "a shared check takes its worker from `preload`"
             return _check(files, None, shared, expanded)
-        return _check(files, worker if worker is not None else parallel.start(files), None,
+        return _check(files, worker if worker is not None else check_worker.start(files), None,
                       expanded)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _check(sources: list[SourceFile], worker: parallel.Worker | None,
+def _check(sources: list[SourceFile], worker: check_worker.Worker | None,
            shared: Shared | None, expanded: Callable[[Model], object] | None) -> CheckResult:
     diagnostics: list[Diagnostic] = []
     texts: dict[str, str] = {}
@@ -155,8 +156,8 @@ _READ_PARSED_PROMQL = (promql_syntax, template_unknown_label, inhibit_unknown_la
                        route_unrouted_alert)
 _CHECK_ORDER = (*(m for m in CHECKS if m not in _READ_PARSED_PROMQL),
                 *(m for m in CHECKS if m in _READ_PARSED_PROMQL))
-"""The checks that read parsed PromQL run last, giving the worker (`converge.compiler.parallel`)
-the most time. The order cannot change the output: diagnostics are sorted by position,
+"""The checks that read parsed PromQL run last, giving the worker (`parallel.check_worker`) the
+most time. The order cannot change the output: diagnostics are sorted by position,
 code and message, and each code belongs to one check."""
 
 

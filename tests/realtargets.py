@@ -140,7 +140,8 @@ def start_server(workdir: Path, *, repo: Path, path: str | None = None,
     token_file.write_text(token + "\n")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-c", "from converge.compiler.cli import main; main()", "serve",
+    argv = [sys.executable, "-c", "from converge.compiler.commands.main import main; main()",
+            "serve",
             "--repo", str(repo), "--branch", "main", "--listen", f"127.0.0.1:{port}",
             "--interval", interval, "--token-file", str(token_file),
             "--db", str(workdir / "state.db"), "--cache-dir", str(workdir / "git"),

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from converge.compiler import pipeline
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 from converge.compiler.sources import SourceFile
 
 PROPERTY_SETTINGS = settings(max_examples=80, deadline=None,

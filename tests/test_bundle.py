@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from converge.compiler import bundle, sources
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 from converge.compiler.sources import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,7 +263,7 @@ def _compile_in_a_fresh_interpreter(repo: Path, out: Path, *, hash_seed: str) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVERGE_", "GIT_"))}
     env["PYTHONHASHSEED"] = hash_seed
     result = subprocess.run(
-        [sys.executable, "-c", "from converge.compiler.cli import main; main()",
+        [sys.executable, "-c", "from converge.compiler.commands.main import main; main()",
          "compile", str(repo), "-o", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -30,7 +30,7 @@ import pytest
 import realtools
 from click.testing import CliRunner
 
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 _SECTION = re.compile(r"^-- (.+) --$", re.MULTILINE)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from converge.compiler import codes
 from converge.compiler.checks import CHECKS
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

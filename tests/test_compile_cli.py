@@ -21,8 +21,9 @@ import bundles
 import pytest
 from click.testing import CliRunner, Result
 
-from converge.compiler import bundle, cli, writer
-from converge.compiler.cli import main
+from converge.compiler import bundle, writer
+from converge.compiler.commands import main as cli
+from converge.compiler.commands.main import main
 from converge.compiler.sources import SourceFile
 
 
@@ -54,7 +55,7 @@ def _repo(root: Path, docs: list[dict[str, Any]]) -> Path:
 def _expected(docs: list[dict[str, Any]]) -> dict[str, bytes]:
     """What `converge compile` writes for `docs` outside Git."""
     data = bundles.spec_text(docs).encode("utf-8")
-    return bundles.build([SourceFile("specs.yaml", data)], version=cli._version()).files
+    return bundles.build([SourceFile("specs.yaml", data)], version=cli.version()).files
 
 
 def _compile(runner: CliRunner, repo: Path, out: Path, *extra: str) -> Result:

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from prometheus_client import CollectorRegistry
 from syrupy.assertion import SnapshotAssertion
 
-from converge.compiler import cli, dashboard
+from converge.compiler import dashboard
+from converge.compiler.commands import main as cli
 from converge.reconciler.core import metrics as core_metrics
 from converge.reconciler.healer.metrics import HealerMetrics
 from converge.reconciler.notifier.metrics import NotifierMetrics

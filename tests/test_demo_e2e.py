@@ -27,7 +27,7 @@ from converge.reconciler.demo import containers
 
 pytestmark = pytest.mark.realtools
 
-_CONVERGE = [sys.executable, "-c", "from converge.compiler.cli import run; run()"]
+_CONVERGE = [sys.executable, "-c", "from converge.compiler.commands.main import run; run()"]
 _CORE_PROOFS = (
     "step 1: first sync",
     "✓ step 1 proved",

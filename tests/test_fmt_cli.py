@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from converge.compiler import bundle, pipeline, render, sources
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "repo-example"
 UGLY = 'kind: Channel\napiVersion: converge/v1\nmetadata: {name: ops}\nspec:\n    url: "http://x"\n'

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 from converge.compiler.diagnostics import Diagnostic, Severity, Span
 from converge.compiler.formats import github, sarif
 from converge.compiler.formats.report import Report

@@ -14,7 +14,7 @@ import valid_repo
 from click.testing import CliRunner
 from prometheus_client import CollectorRegistry
 
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 from converge.reconciler.core.loop import TemporaryError
 from converge.reconciler.core.status import Status
 from converge.reconciler.healer.bundle import BundleError, BundleSource

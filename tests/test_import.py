@@ -22,8 +22,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from converge.compiler import loader, matchers, pipeline, routing_eval, sources, validate
-from converge.compiler.import_cli import import_group
+from converge.compiler import loader, matchers, pipeline, sources, validate
+from converge.compiler.commands.import_ import import_group
+from converge.compiler.evaluate import routes as route_tree
 from converge.compiler.importers import SourceFormatError, import_config, import_rule_files, render
 from converge.specs.common import parse_duration
 
@@ -416,7 +417,7 @@ def test_every_alert_reaches_the_same_integrations(
                     for channel in by_receiver[receiver]}
         actual = {(receiver, frozenset(route.mute_time_intervals)
                    | frozenset(f"active:{n}" for n in route.active_time_intervals))
-                  for route, receiver in routing_eval.routes_for(model.routing.route, labels)}
+                  for route, receiver in route_tree.routes_for(model.routing.route, labels)}
         assert actual == expected, labels
 
 
@@ -477,7 +478,7 @@ def test_a_receiver_with_several_integrations_reaches_all(
     assert result.exit_code == 0, result.output
     model = check(tmp_path / "out").model
     assert model is not None and model.routing is not None
-    assert set(routing_eval.receivers_for(model.routing.route, labels)) == reached
+    assert set(route_tree.receivers_for(model.routing.route, labels)) == reached
     routing_text = (tmp_path / "out" / "routing.yaml").read_text(encoding="utf-8")
     assert "one child route per channel" in routing_text
 

@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from converge.compiler import importers
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 
 COMPOSE = """\
 name: Shop

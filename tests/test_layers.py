@@ -13,10 +13,10 @@ PACKAGE = "converge"
 OURS = ("specs", "compiler", "reconciler", "templates")
 PURE = ["compiler/loader.py", "compiler/validate.py", "compiler/expand.py", "compiler/model.py",
         "compiler/pipeline.py", "compiler/promql", "compiler/gotemplate",
-        "compiler/templatecheck.py", "compiler/matchers.py", "compiler/routing_eval.py",
+        "compiler/templatecheck.py", "compiler/matchers.py", "compiler/evaluate",
         "compiler/bundle.py", "compiler/checks", "compiler/render", "compiler/formats",
         "compiler/dashboard.py",
-        "compiler/diff", "compiler/inhibit_eval.py", "compiler/testing/routing.py",
+        "compiler/diff", "compiler/testing/routing.py",
         "compiler/testing/rules.py", "compiler/testing/promtool_output.py",
         "compiler/testing/alert_diff.py", "compiler/testing/series.py",
         "compiler/testing/results.py", "compiler/testing/report.py", "specs",

@@ -19,7 +19,7 @@ import vendorfakes
 import yaml
 from click.testing import CliRunner
 
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 from converge.reconciler.notifier.daemon import Settings
 
 pytestmark = pytest.mark.realtools

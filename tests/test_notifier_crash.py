@@ -63,7 +63,7 @@ class Sink:
 
 def _start(bundle: Path, db: Path, port: int, sink: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-c",
-               "import sys; from converge.compiler.cli import main; sys.exit(main())",
+               "import sys; from converge.compiler.commands.main import main; sys.exit(main())",
                "notifier", "--bundle", str(bundle), "--db", str(db),
                "--listen", f"127.0.0.1:{port}", "--base-url", f"wecom={sink}",
                "--dedup-window", "0s", "--log-level", "error"]

@@ -1,10 +1,11 @@
 """The speed-ups of `converge check` and `compile` answer as the code they replace.
 
-`converge.compiler.parallel` loads half the files and parses PromQL in a forked process: with or
-without it, and when it fails at any step, every diagnostic is the same.
-`converge.compiler.parallel_render` renders and writes vmalert's files in a forked process: the
-same bundle, and the same errors. `converge.compiler.expand` finds label names before matchers
-without the backtracking regular expression it replaced: on any string, the same names.
+`converge.compiler.parallel.check_worker` loads half the files and parses PromQL in a forked
+process: with or without it, and when it fails at any step, every diagnostic is the same.
+`converge.compiler.parallel.render_worker` renders and writes vmalert's files in a forked
+process: the same bundle, and the same errors. `converge.compiler.expand` finds label names
+before matchers without the backtracking regular expression it replaced: on any string, the
+same names.
 """
 
 from __future__ import annotations
@@ -24,17 +25,9 @@ from click.testing import CliRunner, Result
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from converge.compiler import (
-    cli,
-    expand,
-    exprs,
-    parallel,
-    parallel_render,
-    pipeline,
-    render,
-    sources,
-    writer,
-)
+from converge.compiler import expand, exprs, pipeline, render, sources, writer
+from converge.compiler.commands import main as cli
+from converge.compiler.parallel import check_worker, render_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +53,7 @@ def _sources() -> list[sources.SourceFile]:
 
 
 def _check(monkeypatch: pytest.MonkeyPatch, minimum: int) -> pipeline.CheckResult:
-    monkeypatch.setattr(parallel, "MIN_BYTES", minimum)
+    monkeypatch.setattr(check_worker, "MIN_BYTES", minimum)
     return pipeline.check(_sources())
 
 
@@ -69,17 +62,17 @@ def _alone(monkeypatch: pytest.MonkeyPatch) -> pipeline.CheckResult:
 
 
 def test_the_worker_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[parallel.Worker | None] = []
-    real_start = parallel.start
+    started: list[check_worker.Worker | None] = []
+    real_start = check_worker.start
 
-    def start(files: Any) -> parallel.Worker | None:
+    def start(files: Any) -> check_worker.Worker | None:
         started.append(real_start(files))
         return started[-1]
 
-    monkeypatch.setattr(parallel, "start", start)
+    monkeypatch.setattr(check_worker, "start", start)
     alone = _alone(monkeypatch)
     with_worker = _check(monkeypatch, 1)
-    assert started[0] is None and isinstance(started[1], parallel.Worker)
+    assert started[0] is None and isinstance(started[1], check_worker.Worker)
     assert {d.code for d in alone.diagnostics} >= {
         "promql/syntax", "template/unknown-label", "yaml/parse"}
     assert with_worker.diagnostics == alone.diagnostics
@@ -90,7 +83,7 @@ def test_the_worker_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _exit_at(step: str) -> Any:
     """A worker that dies at `step` (before sending its files, or before its answers)."""
-    real_send = parallel._send
+    real_send = check_worker._send
 
     def send(fd: int, value: Any) -> None:
         if step == "files" or isinstance(value, tuple):
@@ -104,13 +97,13 @@ def _exit_at(step: str) -> Any:
 def test_a_failed_worker_changes_nothing_either(step: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     alone = _alone(monkeypatch)
-    monkeypatch.setattr(parallel, "_send", _exit_at(step))
+    monkeypatch.setattr(check_worker, "_send", _exit_at(step))
     assert _check(monkeypatch, 1).diagnostics == alone.diagnostics
 
 
 def test_the_worker_answers_what_the_parent_would() -> None:
     files = _sources()
-    worker = parallel.Worker(files, 1)
+    worker = check_worker.Worker(files, 1)
     theirs = worker.loaded()
     assert [f.path for f in theirs] == [f.path for f in files[1:]]
     worker.send_expressions([])
@@ -132,10 +125,10 @@ def test_checks_sharing_their_work_answer_as_checks_alone(
             if f is changed else f for f in base]
     head.append(sources.SourceFile("8-new.yaml", b"kind: [\n"))
     alone = [_alone(monkeypatch), pipeline.check(head)]
-    monkeypatch.setattr(parallel, "MIN_BYTES", 1)
+    monkeypatch.setattr(check_worker, "MIN_BYTES", 1)
     both = sources.union(base, head)
     assert [f.path for f in both] == [*(f.path for f in base), changed.path, "8-new.yaml"]
-    worker = parallel.start(both)
+    worker = check_worker.start(both)
     assert worker is not None
     shared = pipeline.preload(both, worker)
     try:
@@ -153,11 +146,11 @@ def test_a_model_rendered_aside_is_rendered_alike(fail: bool,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     model = pipeline.check(_sources()).model
     assert model is not None
-    monkeypatch.setattr(parallel_render, "MIN_GROUPS", 1)
+    monkeypatch.setattr(render_worker, "MIN_GROUPS", 1)
     if fail:
-        monkeypatch.setattr(parallel_render, "_send", lambda *args: os._exit(3))
-    assert parallel_render.Aside(model).files() == render.render(model)
-    parallel_render.Aside(model).cancel()  # reaped, never read
+        monkeypatch.setattr(render_worker, "_send", lambda *args: os._exit(3))
+    assert render_worker.Aside(model).files() == render.render(model)
+    render_worker.Aside(model).cancel()  # reaped, never read
 
 
 _OLD_MATCHER_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)\s*[\"'`]")
@@ -175,7 +168,7 @@ def test_matcher_names_are_what_the_regular_expression_found(text: str) -> None:
 
 
 def _compile(out: Path, monkeypatch: pytest.MonkeyPatch, minimum: int) -> Result:
-    monkeypatch.setattr(parallel_render, "MIN_GROUPS", minimum)
+    monkeypatch.setattr(render_worker, "MIN_GROUPS", minimum)
     return CliRunner().invoke(cli.main, ["compile", str(ROOT / "repo-example"), "-o", str(out)])
 
 
@@ -200,7 +193,7 @@ def test_a_rendering_worker_writes_the_same_bundle(tmp_path: Path,
 def test_a_failed_rendering_worker_changes_nothing(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     assert _compile(tmp_path / "alone", monkeypatch, 10**9).exit_code == 0
-    monkeypatch.setattr(parallel_render, "_serve", lambda *args: os._exit(3))
+    monkeypatch.setattr(render_worker, "_serve", lambda *args: os._exit(3))
     assert _compile(tmp_path / "worker", monkeypatch, 1).exit_code == 0
     assert _tree(tmp_path / "worker") == _tree(tmp_path / "alone")
 
@@ -239,7 +232,7 @@ def test_the_console_script_prints_everything_and_keeps_the_exit_code(
     (tmp_path / "specs.yaml").write_bytes(valid_repo.dump(valid_repo.documents()
                                                           if docs is None else docs))
     done = subprocess.run(
-        [sys.executable, "-c", "from converge.compiler.cli import run; run()", "check",
+        [sys.executable, "-c", "from converge.compiler.commands.main import run; run()", "check",
          str(tmp_path), "--format", "json"], capture_output=True, text=True, check=False, cwd=ROOT)
     assert done.returncode == code, done.stderr
     assert json.loads(done.stdout)["summary"]["errors"] == code

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from syrupy.assertion import SnapshotAssertion
 
 from converge.compiler import bundle, pipeline, sources, writer
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 from converge.compiler.render import alertmanager, secrets
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "repo-example"

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from converge.compiler import bundle, pipeline, render, sources
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 from converge.compiler.model import Model
 from converge.compiler.sources import SourceFile
 from converge.compiler.testing import alert_diff, promtool, promtool_output, rules, series

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 from converge.reconciler.scaler import policy
 from converge.reconciler.scaler.config import Metric, Pool
 from converge.reconciler.scaler.records import Records

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from referencing import Registry, Resource
 
 from converge.compiler import loader, sources
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 from converge.specs import jsonschema as converge_schema
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "specs" / "schema"

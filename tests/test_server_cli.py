@@ -18,9 +18,9 @@ import pytest
 import server_harness as h
 from click.testing import CliRunner
 
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 
-CONVERGE = [sys.executable, "-c", "from converge.compiler.cli import main; main()"]
+CONVERGE = [sys.executable, "-c", "from converge.compiler.commands.main import main; main()"]
 
 
 @pytest.fixture

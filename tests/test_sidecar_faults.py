@@ -26,7 +26,7 @@ SEED = 20240501
 
 
 def _sidecar(source: Path, dest: Path, reload_url: str) -> list[str]:
-    return [sys.executable, "-c", "from converge.compiler.cli import main; main()",
+    return [sys.executable, "-c", "from converge.compiler.commands.main import main; main()",
             "sidecar", "--once",
             "--no-validate", "--source", f"dir:{source}", "--target", "prometheus",
             "--dest", str(dest), "--reload-url", reload_url, "--log-format", "text"]

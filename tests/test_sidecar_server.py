@@ -94,7 +94,8 @@ def test_the_daemon_keeps_the_last_good_bundle_while_the_server_is_down(
     token_file.write_text(TOKEN + "\n")
     port = realtargets.free_port()
     sidecar = subprocess.Popen(
-        [sys.executable, "-c", "from converge.compiler.cli import main; main()", "sidecar",
+        [sys.executable, "-c", "from converge.compiler.commands.main import main; main()",
+         "sidecar",
          "--source", server.url, "--token-file", str(token_file), "--target", "prometheus",
          "--dest", str(rig.dest), "--reload-url", rig.reload_url, "--interval", "1s",
          "--listen", f"127.0.0.1:{port}", "--cluster-id", "test"],

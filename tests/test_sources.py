@@ -9,7 +9,7 @@ import valid_repo
 from click.testing import CliRunner
 
 from converge.compiler import gitsource, sources
-from converge.compiler.cli import main
+from converge.compiler.commands.main import main
 
 
 def _repo(root: Path) -> Path:

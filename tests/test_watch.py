@@ -107,8 +107,8 @@ class _Watch:
     def __init__(self, root: Path, output: Path) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from converge.compiler.cli import main; main()", "watch",
-             str(root),
+            [sys.executable, "-c", "from converge.compiler.commands.main import main; main()",
+             "watch", str(root),
              "-o", str(output), "--debounce", "0.2"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -187,7 +187,7 @@ def test_watch_recompiles_on_save_and_keeps_the_last_good_bundle(tmp_path: Path)
 def test_a_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from converge.compiler.cli import main
+    from converge.compiler.commands.main import main
 
     result = CliRunner().invoke(main, ["watch", str(tmp_path / "missing")])
     assert result.exit_code == 2

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from converge.compiler import routing_eval
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.evaluate import routes
 from converge.compiler.model import Model
 from converge.specs.common import parse_duration
 
@@ -26,7 +26,7 @@ SUMMARY = "a duration is malformed, zero where it cannot be, or out of order"
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     if model.routing is not None:
-        for route in routing_eval.walk(model.routing.route):
+        for route in routes.walk(model.routing.route):
             for field, value in (("groupInterval", route.group_interval),
                                  ("repeatInterval", route.repeat_interval)):
                 if value is not None and parse_duration(value) == 0:

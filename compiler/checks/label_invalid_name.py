@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from converge.compiler import routing_eval
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.evaluate import routes
 from converge.compiler.model import Model
 
 CODE = "label/invalid-name"
@@ -27,7 +27,7 @@ _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     if model.routing is None:
         return
-    for route in routing_eval.walk(model.routing.route):
+    for route in routes.walk(model.routing.route):
         for i, name in enumerate(route.group_by or ()):
             if name != "..." and not _LABEL.match(name):
                 yield ctx.diag(route.origin.child("groupBy", i), CODE,

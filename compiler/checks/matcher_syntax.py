@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from converge.compiler import routing_eval
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.evaluate import routes
 from converge.compiler.matchers import MatcherError
 from converge.compiler.model import Model
 
@@ -25,7 +25,7 @@ SUMMARY = "a route or inhibit matcher does not parse"
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     if model.routing is None:
         return
-    places = [(r.origin.child("matchers"), r.matchers) for r in routing_eval.walk(
+    places = [(r.origin.child("matchers"), r.matchers) for r in routes.walk(
         model.routing.route)]
     for rule in model.routing.inhibit_rules:
         if rule.generated_for is None:

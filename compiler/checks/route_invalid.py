@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from converge.compiler import routing_eval
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.evaluate import routes
 from converge.compiler.model import Model
 
 CODE = "route/invalid"
@@ -32,7 +32,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.diag(root.origin.child(field), CODE,
                            f"the root route cannot have {field!r}", key=True,
                            hint="the root route receives every alert; move this to a child")
-    for route in routing_eval.walk(root):
+    for route in routes.walk(root):
         if route.group_by and "..." in route.group_by and len(route.group_by) > 1:
             yield ctx.diag(route.origin.child("groupBy"), CODE,
                            "'...' (group by every label) must be the only groupBy entry")

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from converge.compiler import exprs, routing_eval
+from converge.compiler import exprs
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.evaluate import routes
 from converge.compiler.model import Model, Origin
 
 CODE = "route/unrouted-alert"
@@ -40,7 +41,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
         labels = {**model.project.external_labels, **rule.labels, "alertname": rule.name}
         kept = exprs.labels(rule.raw_expr)
         may_have = kept.may_have if kept is not None else (lambda _: True)
-        receivers = routing_eval.receivers_for(model.routing.route, labels, may_have)
+        receivers = routes.receivers_for(model.routing.route, labels, may_have)
         if "" in receivers and rule.origin not in reported:
             reported.add(rule.origin)
             tier = f" ({rule.tier})" if rule.tier else ""

@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from converge.compiler import routing_eval, targets
+from converge.compiler import targets
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.evaluate import routes
 from converge.compiler.model import Model, Origin, Target
 from converge.specs.channel import NOTIFIER_TYPES
 
@@ -92,7 +93,7 @@ def _alertmanager(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     if model.routing is None:
         return
     gates = targets.ALERTMANAGER_FEATURES
-    for route in routing_eval.walk(model.routing.route):
+    for route in routes.walk(model.routing.route):
         if route.active_time_intervals and not gates["route.activeTimeIntervals"].accepts(
                 version):
             yield ctx.diag(route.origin.child("activeTimeIntervals"), CODE,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 
-from converge.compiler import exprs, routing_eval
+from converge.compiler import exprs
 from converge.compiler.diff.changes import AlertRouting
 from converge.compiler.diff.rules import Pair
+from converge.compiler.evaluate import routes
 from converge.compiler.model import Model, Route, Rule
 from converge.specs.common import SEVERITY_ORDER
 
@@ -43,11 +44,11 @@ def receivers(model: Model, rule: Rule) -> tuple[str, ...]:
     if model.routing is None or not model.project.targets["alertmanager"].enabled:
         return ()
     labels = {**model.project.external_labels, **rule.labels, "alertname": rule.name}
-    found = routing_eval.receivers_for(model.routing.route, labels, _may_have(rule.raw_expr))
+    found = routes.receivers_for(model.routing.route, labels, _may_have(rule.raw_expr))
     return tuple(name for name in found if name)
 
 
-def _may_have(expr: str) -> routing_eval.MayHave:
+def _may_have(expr: str) -> routes.MayHave:
     """Whether the expression's result may carry a label, parsing it only when a matcher
     asks about a label the alert does not carry statically (most never do)."""
     def may_have(name: str) -> bool:

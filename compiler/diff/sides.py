@@ -4,8 +4,8 @@ Each side is checked in full (a change in one file can break a check anywhere), 
 
 * two sides with the same spec files byte for byte are compiled once;
 * the checks of the two sides share their work (`pipeline.Shared`): a file both sides
-  hold is loaded and validated once, and one worker (`converge.compiler.parallel`) loads part of
-  the files of both sides and analyses the PromQL of both, most of it the same;
+  hold is loaded and validated once, and one worker (`compiler.parallel.check_worker`) loads
+  part of the files of both sides and analyses the PromQL of both, most of it the same;
 * the head renders only the rule groups that may differ. A group's rule files depend on
   nothing but the group and the project, so a group from a file identical on both sides,
   under an equal project, renders to the base's bytes, which are taken as they are.
@@ -16,10 +16,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from converge.compiler import parallel, parallel_render, pipeline, render, sources
+from converge.compiler import pipeline, render, sources
 from converge.compiler.diff import files
 from converge.compiler.diff.model import Side
 from converge.compiler.model import Model, Project, RuleGroup
+from converge.compiler.parallel import check_worker, render_worker
 from converge.compiler.sources import SourceFile
 
 
@@ -32,21 +33,21 @@ class Compiled:
 
 
 def compile_pair(base: Sequence[SourceFile], head: Sequence[SourceFile], *,
-                 worker: parallel.Worker | None = None) -> tuple[Compiled, Compiled]:
+                 worker: check_worker.Worker | None = None) -> tuple[Compiled, Compiled]:
     """Check and render both sides.
 
     `worker`: one the caller started on `sources.union(base, head)`; by default one is
     started here when the files are big enough.
     """
     both = sources.union(base, head)
-    shared = pipeline.preload(both, worker if worker is not None else parallel.start(both))
+    shared = pipeline.preload(both, worker if worker is not None else check_worker.start(both))
     same = _contents(base) == _contents(head)
     # The base renders in a forked worker while its checks run and the head is checked:
     # at 10,000 rules its 0.35 s of rendering then costs 0.05 s (receiving the files).
-    asides: list[parallel_render.Aside] = []
+    asides: list[render_worker.Aside] = []
     try:
         checked = pipeline.check(base, shared=shared, expanded=None if same else (
-            lambda model: asides.append(parallel_render.Aside(model))))
+            lambda model: asides.append(render_worker.Aside(model))))
         if same:
             first = Compiled(checked, _side(checked, render.render))
             return first, first

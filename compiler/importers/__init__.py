@@ -3,7 +3,7 @@ files as specs.
 
 Pure converters from the text of foreign configs to spec documents (`prometheus_rules`,
 `alertmanager`, `compose`), what an output directory needs to check as it is
-(`scaffold`), and the YAML writer (`writer`). Only `converge.compiler.import_cli` reads and
+(`scaffold`), and the YAML writer (`writer`). Only `converge.compiler.commands.import_` reads and
 writes files.
 """
 

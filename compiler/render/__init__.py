@@ -15,7 +15,8 @@ def render(model: Model, *, targets: Collection[str] = TARGETS) -> dict[str, str
     """Every rendered file of the bundle except the manifest, by bundle path.
 
     `targets` limits the rendering to the files of those targets (the others are left
-    out, as if disabled): `converge.compiler.parallel` renders the bundle in two processes.
+    out, as if disabled): `converge.compiler.parallel.render_worker` renders the bundle in two
+    processes.
     """
     files: dict[str, str] = {}
     shared = rules.Shared()

@@ -1,7 +1,7 @@
 """Routing assertions, evaluated on the compiled route tree and inhibit rules.
 
-Pure: no Alertmanager runs. Receivers come from `routing_eval` (first match wins unless
-`continue`), inhibitions from `inhibit_eval` over every inhibit rule, those generated for
+Pure: no Alertmanager runs. Receivers come from `evaluate.routes` (first match wins unless
+`continue`), inhibitions from `evaluate.inhibits` over every inhibit rule, those generated for
 tiered alerts included. An alert's labels are the Project's `externalLabels` overlaid
 with the test's own (Prometheus adds external labels to every alert it sends); a label
 set to `""` is absent, as in Alertmanager. Time intervals are not evaluated: a route that
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from converge.compiler import inhibit_eval, routing_eval
+from converge.compiler.evaluate import inhibits, routes
 from converge.compiler.matchers import Matcher
 from converge.compiler.model import InhibitRule, Model, Routing, SpecTest
 from converge.compiler.testing.results import ROUTING_FAILED, Failure, Result, title
@@ -47,7 +47,7 @@ def _receivers(routing: Routing, test: SpecTest, spec: RoutingTest, external: di
                name: str) -> Iterator[Failure]:
     assert spec.alert is not None and spec.receivers is not None
     labels = alert_labels(spec.alert.labels, external)
-    got = [r for r in routing_eval.receivers_for(routing.route, labels) if r]
+    got = [r for r in routes.receivers_for(routing.route, labels) if r]
     if got == spec.receivers:
         return
     if sorted(got) == sorted(spec.receivers):
@@ -73,7 +73,7 @@ def _inhibition(routing: Routing, test: SpecTest, spec: RoutingTest, external: d
     field = "inhibited" if spec.inhibited is not None else "notInhibited"
     target = alert_labels(muted.labels, external)
     source = alert_labels(spec.while_.labels, external)
-    verdicts = inhibit_eval.verdicts(routing.inhibit_rules, target, source)
+    verdicts = inhibits.verdicts(routing.inhibit_rules, target, source)
     muting = [v for v in verdicts if v.mutes]
     evidence = (f"muted:  {_labels(target)}", f"firing: {_labels(source)}")
     if spec.inhibited is not None and not muting:

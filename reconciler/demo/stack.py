@@ -23,7 +23,7 @@ FIRST_THRESHOLD = 50
 TARGETS = ("prometheus", "alertmanager", "vmalert")
 CONTAINER_DAEMONS = ("healer", "scaler")
 
-CONVERGE = [sys.executable, "-c", "from converge.compiler.cli import run; run()"]
+CONVERGE = [sys.executable, "-c", "from converge.compiler.commands.main import run; run()"]
 
 
 def binary(name: str) -> str:

@@ -1,6 +1,7 @@
 """`converge sidecar`: keep one Prometheus, Alertmanager or vmalert on the compiled bundle.
 
-Loaded lazily by `converge.compiler.cli`, so `converge check` never imports the daemon runtime.
+Loaded lazily by `converge.compiler.commands.main`, so `converge check` never imports the
+daemon runtime.
 """
 
 from __future__ import annotations

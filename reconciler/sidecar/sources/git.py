@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     import git
 
 COMPILE_TIMEOUT = 300.0
-_COMPILE = "import sys; from converge.compiler.cli import main; sys.argv[0] = 'converge'; main()"
+_COMPILE = ("import sys; from converge.compiler.commands.main import main; "
+            "sys.argv[0] = 'converge'; main()")
 
 
 class GitSource:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from converge.compiler import gitsource, parallel, sources
+from converge.compiler import gitsource, sources
+from converge.compiler.parallel import check_worker
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -58,8 +59,8 @@ def diff_command(path: Path, base_ref: str, head_ref: str | None, output_format:
         raise SystemExit(EXIT_ERROR)
     # One worker for both sides loads part of their files and parses their PromQL while
     # this process imports pydantic, the models and the diff below (0.8 s of imports).
-    worker = parallel.start(sources.union(base_files, head_files),
-                            share=parallel.BEFORE_DIFF_IMPORTS)
+    worker = check_worker.start(sources.union(base_files, head_files),
+                            share=check_worker.BEFORE_DIFF_IMPORTS)
     from converge.compiler.diff import Failure, json_format, markdown, text
     from converge.compiler.diff import model as diff_model
     from converge.compiler.diff import sides as diff_sides

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from converge.compiler.evaluate.routes import matches
 from converge.compiler.model import InhibitRule
-from converge.compiler.routing_eval import matches
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""The compiler's commands, one module each; `main` holds the click group that loads them."""
