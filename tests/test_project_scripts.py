@@ -42,11 +42,13 @@ def test_example_checks_compiles_installs_then_runs_the_demo_in_that_order() -> 
     assert steps == sorted(steps)
 
 
-@pytest.mark.parametrize("script", ["example", "install-tools"])
-def test_scripts_explain_themselves_and_refuse_unknown_flags(script: str) -> None:
+@pytest.mark.parametrize(("script", "flag"), [("example", "--demo"),
+                                              ("install-tools", "--demo"),
+                                              ("build-image", "--sidecar")])
+def test_scripts_explain_themselves_and_refuse_unknown_flags(script: str, flag: str) -> None:
     path = ROOT / "scripts" / script
     shown = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30)
-    assert shown.returncode == 0 and "Usage: scripts/" in shown.stdout
-    assert "--demo" in shown.stdout
+    assert shown.returncode == 0 and f"Usage: scripts/{script}" in shown.stdout
+    assert flag in shown.stdout
     refused = subprocess.run([path, "--bogus"], capture_output=True, text=True, timeout=30)
     assert refused.returncode == 2 and "unknown argument: --bogus" in refused.stderr
