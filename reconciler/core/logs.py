@@ -18,6 +18,7 @@ import logging
 import sys
 from typing import IO, Any
 
+from converge.reconciler.core import redact
 from converge.reconciler.core.conditions import rfc3339
 
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -34,13 +35,23 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {"time": rfc3339(record.created),
                                  "level": record.levelname.lower(), "logger": record.name,
-                                 "message": record.getMessage(), **self._static}
+                                 "message": redact.text(record.getMessage()), **self._static}
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
+                entry[key] = redact.value(value)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact.text(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger: message` for a terminal, credentials redacted as in JSON."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact.text(super().format(record))
 
 
 def configure(*, daemon: str, level: str = "info", stream: IO[str] | None = None,
@@ -54,7 +65,7 @@ def configure(*, daemon: str, level: str = "info", stream: IO[str] | None = None
     if json_lines:
         handler.setFormatter(JsonFormatter(static={"daemon": daemon}))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from converge.reconciler.core import redact
 from converge.reconciler.notifier import messages, policy
 from converge.reconciler.notifier.channels import Channel
 from converge.reconciler.notifier.metrics import NotifierMetrics, retry_reason
@@ -175,7 +176,7 @@ class Worker:
             message = messages.render(channel, head.kind, json.loads(head.body))
             parts = vendor.parts(channel, message)
         except (messages.RenderError, ValueError) as error:
-            await self._bury(head, str(error))
+            await self._bury(head, redact.text(str(error)))
             return
         failures = head.failures
         self.state.state = "delivering"
@@ -222,7 +223,9 @@ class Worker:
         else:
             answer = await self._http.send(request)
         outcome: Outcome = vendor.classify(answer)
-        return outcome
+        # The reason reaches /status, the outbox, the console and the logs: no credential
+        # of the request's URL may ride along (a vendor or a client error may quote it).
+        return dataclasses.replace(outcome, reason=redact.text(outcome.reason))
 
     async def _failed(self, head: Stored, outcome: Outcome, failures: int) -> None:
         if outcome.rate_limited and self._bucket is not None:

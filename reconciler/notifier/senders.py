@@ -17,6 +17,7 @@ import ssl
 
 import aiohttp
 
+from converge.reconciler.core import redact
 from converge.reconciler.notifier.vendors.base import (
     HttpAnswer,
     HttpRequest,
@@ -50,15 +51,18 @@ class HttpSender:
 
     async def send(self, request: HttpRequest) -> HttpAnswer:
         try:
+            # Never follow a redirect: the vendor's URL carries its credentials, and a
+            # redirect would hand them (and the message) to wherever it points.
             async with self._client().post(request.url, data=request.body,
-                                           headers=dict(request.headers)) as response:
+                                           headers=dict(request.headers),
+                                           allow_redirects=False) as response:
                 body = await response.read()
                 return HttpAnswer(response.status, body, dict(response.headers))
         except TimeoutError as error:
-            return HttpAnswer(0, error=f"no answer within {self._timeout.total}s {error}".strip(),
-                              timeout=True)
-        except (aiohttp.ClientError, ValueError) as error:
-            return HttpAnswer(0, error=f"{type(error).__name__}: {error}")
+            return HttpAnswer(0, error=redact.text(
+                f"no answer within {self._timeout.total}s {error}".strip()), timeout=True)
+        except (aiohttp.ClientError, ValueError) as error:  # its text may quote the URL
+            return HttpAnswer(0, error=redact.text(f"{type(error).__name__}: {error}"))
 
     async def aclose(self) -> None:
         if self._session is not None:

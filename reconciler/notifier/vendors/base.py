@@ -114,6 +114,10 @@ def http_status(answer: HttpAnswer) -> Outcome | None:
     if 200 <= answer.status < 300:
         return None
     text = answer.body[:200].decode("utf-8", "replace")
+    if 300 <= answer.status < 400:
+        return Outcome("permanent", f"HTTP {answer.status}: the vendor answered with a "
+                                    "redirect, which is never followed (it would carry the "
+                                    "credentials in the URL elsewhere)")
     if answer.status == 429:
         return Outcome("retry", f"HTTP 429: {text}", _retry_after(answer), rate_limited=True)
     if answer.status == 408 or answer.status >= 500:

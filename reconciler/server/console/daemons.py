@@ -1,7 +1,9 @@
 """Reading the other daemons' `/status` for the console: concurrent, async, short timeout.
 
 A daemon that is down, slow or answers garbage is reported as unavailable with the
-reason; it never holds up the page for longer than the timeout.
+reason; it never holds up the page for longer than the timeout. Every string of a
+`/status` document passes through `redact` before a page shows it: a daemon that let a
+credential slip into an error does not get it onto the console too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+
+from converge.reconciler.core import redact
 
 TIMEOUT = 2.0
 """Seconds the console waits for one daemon's `/status`."""
@@ -38,12 +42,12 @@ async def fetch(client: httpx.AsyncClient, name: str, url: str) -> Fetched:
     try:
         response = await client.get(url.rstrip("/") + "/status", timeout=TIMEOUT)
     except httpx.HTTPError as error:
-        return Fetched(name, url, None, f"unavailable: {type(error).__name__}: {error}"
-                       .rstrip(": "))
+        return Fetched(name, url, None, redact.text(
+            f"unavailable: {type(error).__name__}: {error}".rstrip(": ")))
     if response.status_code != 200:
         return Fetched(name, url, None, f"unavailable: /status answered "
                                         f"{response.status_code}")
     try:
-        return Fetched(name, url, response.json(), None)
+        return Fetched(name, url, redact.value(response.json()), None)
     except ValueError:
         return Fetched(name, url, None, "unavailable: /status did not answer JSON")
