@@ -47,6 +47,10 @@ class _Group(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in _LAZY_COMMANDS:
+            from converge.compiler.commands import extras
+
+            if extras.needs_extra(cmd_name):
+                return extras.placeholder(cmd_name)
             module_name, attribute = _LAZY_COMMANDS[cmd_name]
             command: click.Command = getattr(importlib.import_module(module_name), attribute)
             return command
@@ -70,6 +74,15 @@ class _Group(click.Group):
                        "This is a bug in converge; rerun with CONVERGE_DEBUG=1 for details "
                        "and report it.", err=True)
             raise SystemExit(EXIT_INTERNAL) from None
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from converge.compiler.commands import about
+
+    click.echo(about.describe())
+    ctx.exit()
 
 
 _exit_without_teardown = False
@@ -97,7 +110,8 @@ def run() -> None:
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="converge-gitops", prog_name="converge")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show the version (and the commit of a checkout).")
 def main() -> None:
     """converge: monitoring configuration as code.
 
@@ -112,11 +126,9 @@ def exit_fast() -> None:
 
 
 def version() -> str:
-    from importlib import metadata
+    """The installed version, as the manifest and SARIF record it."""
+    from converge.compiler.commands import about
 
-    try:
-        return metadata.version("converge-gitops")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
+    return about.version()
 
 
