@@ -81,3 +81,76 @@ def test_our_modules_are_imported_through_the_converge_namespace(path: Path) -> 
     """`import compiler` works only from a checkout; the installed package is `converge.*`."""
     bare = {n for n in _absolute_imports(path) if n.split(".")[0] in OURS}
     assert not bare, f"{path} imports {bare}: import them as {PACKAGE}.<name>"
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Our modules and the modules of ours each imports (anywhere in it, type-only imports
+    and imports inside functions included); `from pkg import sub` depends on `pkg.sub`."""
+    modules: dict[str, Path] = {}
+    for folder in OURS:
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            modules[".".join([PACKAGE, *(parts[:-1] if parts[-1] == "__init__" else parts)])] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                subs = {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+                found |= subs
+                if len(subs) < len(node.names):
+                    found.add(node.module)
+        graph[name] = (found & modules.keys()) - {name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        found.append(sorted(group))
+            elif child not in index:
+                index[child] = low[child] = len(index)
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(graph[child]))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return found
+
+
+def test_no_module_imports_itself_back() -> None:
+    """No import circles, even type-only or deferred ones: shared things sit below both
+    sides (the server's `service` protocol, the sidecar's target `registry`)."""
+    graph = _module_graph()
+    assert len(graph) > 250
+    assert _cycles(graph) == []
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]

@@ -21,7 +21,7 @@ from converge.reconciler.server.published import etag_matches
 from converge.reconciler.server.state import Attempt
 
 if TYPE_CHECKING:
-    from converge.reconciler.server.daemon import ConfigServer
+    from converge.reconciler.server.service import Service
 
 WEBHOOK_PATH = "/api/v1/webhooks/github"
 _CONTENT_TYPES = {"yaml": "application/yaml", "yml": "application/yaml",
@@ -29,7 +29,7 @@ _CONTENT_TYPES = {"yaml": "application/yaml", "yml": "application/yaml",
 _log = logging.getLogger("converge.server.api")
 
 
-def add_routes(app: web.Application, server: ConfigServer) -> None:
+def add_routes(app: web.Application, server: Service) -> None:
     """Register every API route of `server` on `app`."""
     routes = _Routes(server)
     router = app.router
@@ -53,7 +53,7 @@ _NOTHING = {"Retry-After": "5"}
 
 
 class _Routes:
-    def __init__(self, server: ConfigServer) -> None:
+    def __init__(self, server: Service) -> None:
         self.server = server
 
     async def index(self, request: web.Request) -> web.Response:

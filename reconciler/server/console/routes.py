@@ -21,7 +21,7 @@ from aiohttp import web
 from converge.reconciler.server.console import daemons, pages
 
 if TYPE_CHECKING:
-    from converge.reconciler.server.daemon import ConfigServer
+    from converge.reconciler.server.service import Service
 
 PREFIX = "/ui/"
 COMPILES_SHOWN = 20
@@ -44,7 +44,7 @@ def environment() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True)
 
 
-def add_routes(app: web.Application, server: ConfigServer) -> None:
+def add_routes(app: web.Application, server: Service) -> None:
     """Register the console's pages and stylesheet on `app`."""
     console = _Console(server)
     app.cleanup_ctx.append(_client)
@@ -69,7 +69,7 @@ async def _client(app: web.Application) -> AsyncIterator[None]:
 
 
 class _Console:
-    def __init__(self, server: ConfigServer) -> None:
+    def __init__(self, server: Service) -> None:
         self.server = server
         self.templates = environment()
         self.css = (resources.files("converge.reconciler.server.console") / "static" / "console.css"

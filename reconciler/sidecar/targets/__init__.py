@@ -7,6 +7,7 @@ its reload metric and `/api/v1/rules`, Alertmanager by `alertmanager_config_hash
 
 from __future__ import annotations
 
-from converge.reconciler.sidecar.targets.base import Target, TargetError, build
+from converge.reconciler.sidecar.targets.base import Target, TargetError
+from converge.reconciler.sidecar.targets.registry import build
 
 __all__ = ["Target", "TargetError", "build"]

@@ -1,9 +1,9 @@
-"""The `Target` protocol, the HTTP plumbing the adapters share, and `build`."""
+"""The `Target` protocol and the HTTP plumbing the adapters share (the adapters import this
+module; `registry` picks one of them, so nothing here imports an adapter)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import httpx
@@ -87,28 +87,3 @@ class Http:
 
 def _describe(error: Exception) -> str:
     return str(error) or type(error).__name__
-
-
-def build(name: str, *, reload_url: str, dest_seen: str, client: httpx.Client,
-          validate: bool = True, sleep: Callable[[float], None] | None = None,
-          clock: Callable[[], float] | None = None) -> Target:
-    """The adapter for `name` (prometheus, alertmanager or vmalert).
-
-    Args:
-        reload_url: the target's `/-/reload` URL; its other endpoints share its base.
-        dest_seen: DEST as the target sees it (the `file` of its rule groups).
-        client: the HTTP client to use.
-        validate: run the target's checker before publishing (when installed).
-        sleep, clock: injectable for vmalert's polling.
-    """
-    from converge.reconciler.sidecar.targets import alertmanager, prometheus, vmalert
-
-    http = Http(reload_url=reload_url, client=client)
-    if name == "prometheus":
-        return prometheus.Prometheus(http, dest_seen=dest_seen, validate=validate)
-    if name == "alertmanager":
-        return alertmanager.Alertmanager(http, validate=validate)
-    if name == "vmalert":
-        return vmalert.VMAlert(http, dest_seen=dest_seen, validate=validate,
-                               sleep=sleep, clock=clock)
-    raise ValueError(f"unknown target {name!r}")
