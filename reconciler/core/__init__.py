@@ -13,7 +13,9 @@
 * `runner.parse_listen`, `runner.serve` — HTTP plus worker threads, graceful SIGTERM;
 * `bundlefile.read` — one verified file of a bundle (directory or config server);
 * `events` — the notifier's event sink and the outbox (healer, scaler);
-* `dockerapi` — the Docker Engine API client and its error (healer, scaler).
+* `dockerapi` — the Docker Engine API client and its error (healer, scaler);
+* `redact` — credentials out of URLs in errors, status, logs and the console;
+* `tokens` — the token-file format and the `--insecure-no-auth` warning (every daemon).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from converge.reconciler.core import (
     http,
     logs,
     metrics,
+    redact,
     runner,
+    tokens,
 )
 from converge.reconciler.core.backoff import Backoff, BackoffPolicy
 from converge.reconciler.core.loop import (
@@ -61,5 +65,7 @@ __all__ = [
     "http",
     "logs",
     "metrics",
+    "redact",
     "runner",
+    "tokens",
 ]

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
+from converge.compiler.commands import conventions
 from converge.reconciler.core import StoreError, logs, runner
+from converge.reconciler.core import tokens as core_tokens
 from converge.specs.common import parse_duration
 
 DEFAULT_LISTEN = "127.0.0.1:9095"
@@ -50,8 +52,11 @@ def _base_urls(ctx: click.Context, param: click.Parameter,
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
               show_default=True, help="The outbox (SQLite).")
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Bearer tokens for /api/ (events, dead letters), one a line; the first "
-                   "is also sent to the config server.")
+              help="Bearer tokens for /api/ (events, dead letters), one a line (# comments); "
+                   "the first is also sent to the config server. Required unless "
+                   "--insecure-no-auth.")
+@click.option("--insecure-no-auth", is_flag=True,
+              help="Serve /api/ without authentication (trusted setups only; logged).")
 @click.option("--dedup-window", default="5m", show_default=True, callback=_duration,
               metavar="DURATION", help="Identical messages within it are delivered once (0s: off).")
 @click.option("--max-age", default="24h", show_default=True, callback=_duration,
@@ -61,12 +66,9 @@ def _base_urls(ctx: click.Context, param: click.Parameter,
               help="API base URL for a channel type (dingtalk, wecom, feishu), e.g. a proxy.")
 @click.option("--reload-interval", default="30s", show_default=True, callback=_duration,
               metavar="DURATION", help="How often to re-read the bundle's channels.")
-@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
-              show_default=True, help="One JSON object a line, or plain text.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-              default="info", show_default=True)
+@conventions.log_options
 def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | None,
-             dedup_window: float, max_age: float, base_urls: dict[str, str],
+             insecure_no_auth: bool, dedup_window: float, max_age: float, base_urls: dict[str, str],
              reload_interval: float, log_format: str, log_level: str) -> None:
     """Deliver Alertmanager notifications and daemon events without losing any.
 
@@ -78,14 +80,17 @@ def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | 
     from converge.reconciler.core.runtime import package_version
     from converge.reconciler.notifier.daemon import NotifierDaemon, Settings
 
-    logs.configure(daemon="notifier", level=log_level, json_lines=log_format == "json")
     tokens: tuple[str, ...] = ()
     if token_file is not None:
         try:
-            text = token_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise click.BadParameter(f"{token_file}: {error}", param_hint="--token-file") from None
-        tokens = tuple(line.strip() for line in text.splitlines() if line.strip())
+            tokens = core_tokens.read(token_file)
+        except core_tokens.TokenFileError as error:
+            raise click.BadParameter(str(error), param_hint="--token-file") from None
+    elif not insecure_no_auth:
+        raise click.UsageError("refusing to serve /api/ without authentication: give "
+                               "--token-file FILE (bearer tokens, one a line), or "
+                               "--insecure-no-auth for a trusted setup")
+    logs.configure(daemon="notifier", level=log_level, json_lines=log_format == "json")
     settings = Settings(bundle=bundle, db=db, listen=listen, tokens=tokens,
                         dedup_window=dedup_window, max_age=max_age, base_urls=base_urls,
                         reload_interval=max(1.0, reload_interval), version=package_version())

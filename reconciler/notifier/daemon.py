@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from converge.reconciler.core import conditions
+from converge.reconciler.core import conditions, tokens
 from converge.reconciler.core.backoff import BackoffPolicy
 from converge.reconciler.core.loop import LoopSettings
 from converge.reconciler.core.runtime import Runtime
@@ -44,7 +44,8 @@ class Settings:
     db: Path
     listen: tuple[str, int] = DEFAULT_LISTEN
     tokens: tuple[str, ...] = ()
-    """Bearer tokens accepted on `/api/`; the first is sent to the config server."""
+    """Bearer tokens accepted on `/api/`; the first is sent to the config server. Empty:
+    `/api/` is open (the CLI allows it only with `--insecure-no-auth`, and it is logged)."""
     dedup_window: float = 300.0
     max_age: float = 24 * 3600.0
     base_urls: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -153,6 +154,9 @@ class NotifierDaemon:
         def add_routes(app: web.Application) -> None:
             app.add_routes(api.routes(notifier))
 
+        if not settings.tokens:
+            tokens.warn_insecure("notifier", routes="/api/ (events, dead letters)",
+                                 listen=settings.listen)
         app = self.runtime.app(
             routes=add_routes,
             middlewares=[api.token_guard(settings.tokens)] if settings.tokens else [],

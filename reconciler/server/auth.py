@@ -15,27 +15,17 @@ from collections.abc import Collection, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from converge.reconciler.core import tokens as tokens_
+
 API_PREFIX = "/api/"
 CONSOLE_PREFIX = "/ui/"
 COOKIE = "converge_token"
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="converge"'}
 
 
-class TokenFileError(ValueError):
-    """A token file with no token in it."""
-
-
-def parse_tokens(text: str) -> list[str]:
-    """The tokens of a token file: one a line, blank lines and `#` comments skipped.
-
-    Raises:
-        TokenFileError: no token at all (an empty file would lock everybody out).
-    """
-    tokens = [line.strip() for line in text.splitlines()
-              if line.strip() and not line.lstrip().startswith("#")]
-    if not tokens:
-        raise TokenFileError("holds no token (one token a line)")
-    return tokens
+TokenFileError = tokens_.TokenFileError
+parse_tokens = tokens_.parse
+"""The token-file format every daemon shares (`converge.reconciler.core.tokens`)."""
 
 
 def bearer_ok(authorization: str | None, tokens: Sequence[bytes]) -> bool:

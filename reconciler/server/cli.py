@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from converge.compiler.commands import conventions
 from converge.specs.common import parse_duration
 
 DEFAULT_LISTEN = "127.0.0.1:9400"
@@ -83,10 +84,7 @@ def _read_secret(path: Path, option: str) -> str:
 @click.option("--daemon", "daemons", multiple=True, callback=_daemons, metavar="NAME=URL",
               help="A daemon (notifier, healer, scaler) whose /status the console shows; "
                    "repeatable.")
-@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
-              show_default=True, help="One JSON object a line, or plain text.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-              default="info", show_default=True)
+@conventions.log_options
 def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], interval: float,
           token_file: Path | None, insecure_no_auth: bool, webhook_secret_file: Path | None,
           db: Path, cache_dir: Path, compile_in: str, daemons: tuple[tuple[str, str], ...],
@@ -101,16 +99,16 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     (exit 0).
     """
     from converge.reconciler.core import StoreError, logs
+    from converge.reconciler.core import tokens as core_tokens
     from converge.reconciler.core.runtime import package_version
-    from converge.reconciler.server import auth
     from converge.reconciler.server.daemon import ConfigServer, Settings
 
     tokens: tuple[str, ...] | None = None
     if token_file is not None:
         try:
-            tokens = tuple(auth.parse_tokens(_read_secret(token_file, "--token-file")))
-        except auth.TokenFileError as error:
-            raise click.BadParameter(f"{token_file}: {error}", param_hint="--token-file") from None
+            tokens = core_tokens.read(token_file)
+        except core_tokens.TokenFileError as error:
+            raise click.BadParameter(str(error), param_hint="--token-file") from None
     elif not insecure_no_auth:
         raise click.UsageError("refusing to serve the API without authentication: give "
                                "--token-file FILE (bearer tokens, one a line), or "
@@ -125,7 +123,7 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     settings = Settings(repo=repo, branch=branch, path=subdir.strip("/"), db=db,
                         cache_dir=cache_dir, interval=interval, tokens=tokens,
                         webhook_secret=secret, version=package_version(), compile_in=compile_in,
-                        daemons=daemons)
+                        daemons=daemons, listen=listen)
     try:
         server = ConfigServer(settings)
     except StoreError as error:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from converge.reconciler.core import LoopSettings, Runtime
+from converge.reconciler.core import LoopSettings, Runtime, tokens
 from converge.reconciler.core.conditions import rfc3339
 from converge.reconciler.server import api, auth, compilers, console, fleet
 from converge.reconciler.server.metrics import DAEMON, ServerMetrics
@@ -44,6 +44,8 @@ class Settings:
     """`process` (a child process, the HTTP loop keeps its CPU) or `thread`."""
     daemons: tuple[tuple[str, str], ...] = ()
     """(name, base URL) of the daemons whose `/status` the console shows (`--daemon`)."""
+    listen: tuple[str, int] | None = None
+    """Where it listens (for the warning `--insecure-no-auth` logs)."""
 
 
 class ConfigServer:
@@ -76,6 +78,9 @@ class ConfigServer:
 
     def app(self) -> web.Application:
         """The HTTP application: the runtime's routes, the API and the console."""
+        if self.settings.tokens is None:
+            tokens.warn_insecure("server", routes="/api/ and the console /ui/",
+                                 listen=self.settings.listen)
         middlewares = [auth.bearer_middleware(self.settings.tokens,
                                               open_paths={api.WEBHOOK_PATH}),
                        auth.console_middleware(self.settings.tokens)]

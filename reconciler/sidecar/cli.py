@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from converge.compiler.commands import conventions
+from converge.reconciler.core import tokens
 from converge.reconciler.sidecar.bundles import TARGETS
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
@@ -30,11 +32,11 @@ def parse_duration(text: str) -> float:
 
 
 def read_token(path: Path) -> str:
-    """The first non-comment line of a token file."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.strip().startswith("#"):
-            return line.strip()
-    raise click.BadParameter(f"{path} holds no token", param_hint="--token-file")
+    """The first token of a token file (the format every daemon shares)."""
+    try:
+        return tokens.read(path)[0]
+    except tokens.TokenFileError as error:
+        raise click.BadParameter(str(error), param_hint="--token-file") from None
 
 
 @click.command("sidecar")
@@ -62,15 +64,15 @@ def read_token(path: Path) -> str:
 @click.option("--target-dest", metavar="PATH",
               help="DEST as the target sees it, when it mounts the directory elsewhere "
                    "(matched against the `file` of its rule groups) [default: DEST].")
-@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
-              show_default=True)
+@conventions.log_options
 @click.option("--once", is_flag=True,
               help="Sync once and exit: 0 when the target runs the bundle, 1 otherwise.")
 @click.option("--no-validate", is_flag=True, hidden=True,
               help="Testing only: skip promtool/amtool/vmalert -dryRun before publishing.")
 def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: str,
             interval: str, token_file: Path | None, listen: str, state_dir: Path | None,
-            target_dest: str | None, log_format: str, once: bool, no_validate: bool) -> None:
+            target_dest: str | None, log_format: str, log_level: str, once: bool,
+            no_validate: bool) -> None:
     """Pull the compiled bundle, publish it atomically under DEST, reload the target and
     verify what it loaded; roll back to the last good bundle when anything fails.
 
@@ -92,7 +94,7 @@ def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: s
         cluster_id=cluster_id, interval=parse_duration(interval),
         token=read_token(token_file) if token_file else None, state_dir=state_dir,
         target_dest=target_dest, validate=not no_validate)
-    logs.configure(daemon="sidecar", json_lines=log_format == "json")
+    logs.configure(daemon="sidecar", level=log_level, json_lines=log_format == "json")
     sidecar = daemon.Sidecar(options, version=package_version())
     try:
         try:
