@@ -44,6 +44,11 @@ def routes(notifier: Notifier) -> web.RouteTableDef:
         try:
             raw = (await request.read()).decode("utf-8")
             accepted = await notifier.accept_alertmanager(channel, json.loads(raw), raw=raw)
+        except intake.EmptyPayload as error:
+            notifier.metrics.rejected.labels("empty").inc()
+            log.warning("notifier refused an Alertmanager payload for %s with no alerts",
+                        channel, extra={"channel": channel, "event": "empty-payload"})
+            return web.json_response({"error": str(error)}, status=400)
         except (ValueError, intake.IntakeError) as error:
             notifier.metrics.rejected.labels("invalid").inc()
             return web.json_response({"error": str(error)}, status=400)

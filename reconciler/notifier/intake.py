@@ -24,6 +24,11 @@ class IntakeError(ValueError):
     """The body is not a valid payload; answered 400."""
 
 
+class EmptyPayload(IntakeError):
+    """A payload with no alerts: nothing to notify about (Alertmanager never sends one; a
+    message for it would read `[FIRING] (0)` and still @-mention the on-call phones)."""
+
+
 def _mapping_of_strings(value: Any, what: str) -> dict[str, str]:
     if value is None:
         return {}
@@ -38,6 +43,7 @@ def alertmanager_payload(body: Any) -> dict[str, Any]:
 
     Raises:
         IntakeError: not a version 4 payload with a status and a list of alerts.
+        EmptyPayload: the list of alerts is empty.
     """
     if not isinstance(body, dict):
         raise IntakeError("the payload is not a JSON object")
@@ -48,6 +54,9 @@ def alertmanager_payload(body: Any) -> dict[str, Any]:
     alerts = body.get("alerts")
     if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):
         raise IntakeError("alerts must be a list of objects")
+    if not alerts:
+        raise EmptyPayload("the payload has no alerts: nothing to notify (refused, counted "
+                           "as converge_notifier_rejected_total{reason=\"empty\"})")
     for alert in alerts:
         _mapping_of_strings(alert.get("labels"), "an alert's labels")
         _mapping_of_strings(alert.get("annotations"), "an alert's annotations")

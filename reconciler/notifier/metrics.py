@@ -26,8 +26,9 @@ class NotifierMetrics:
         self.skipped = Counter(n("skipped_total"), "Messages not wanted by the channel "
                                "(resolved notifications with sendResolved false).",
                                ["channel"], registry=registry)
-        self.rejected = Counter(n("rejected_total"), "Requests refused (bad payload, unknown "
-                                "channel, outbox failure).", ["reason"], registry=registry)
+        self.rejected = Counter(n("rejected_total"), "Requests refused (bad payload, no "
+                                "alerts, unknown channel, outbox failure).", ["reason"],
+                                registry=registry)
         self.delivered = Counter(n("delivered_total"), "Messages delivered (every part).",
                                  ["channel"], registry=registry)
         self.parts = Counter(n("parts_sent_total"), "Requests the vendor accepted.",
