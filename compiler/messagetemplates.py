@@ -5,7 +5,9 @@
 templates against a sample alert, so both share this module. Templates run in Jinja2's
 `ImmutableSandboxedEnvironment`: no attribute starting with `_`, no method that mutates,
 no access to Python internals or the file system, and the only names are those of
-`CONTEXT_NAMES`. Missing labels and annotations render as empty text.
+`CONTEXT_NAMES`; `converge.compiler.boundedjinja` bounds it in time, sizes and output, so
+a hostile template ends quickly with `BoundError`. Missing labels and annotations render
+as empty text.
 
 The context is Alertmanager's webhook payload (version 4) with its camelCase keys, plus
 `firing` / `resolved` (the alerts in each state), `channel` (the channel's name), `kind`
@@ -22,7 +24,8 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
-import jinja2.sandbox
+
+from converge.compiler import boundedjinja
 
 CONTEXT_NAMES = frozenset({
     "status", "receiver", "groupKey", "groupLabels", "commonLabels", "commonAnnotations",
@@ -57,9 +60,9 @@ def default_template(channel_type: str, msg_type: str | None = None) -> Template
 
 
 @functools.lru_cache(maxsize=1)
-def environment() -> jinja2.sandbox.ImmutableSandboxedEnvironment:
+def environment() -> boundedjinja.BoundedEnvironment:
     """The sandbox every message template runs in (shared; it is immutable)."""
-    return jinja2.sandbox.ImmutableSandboxedEnvironment(
+    return boundedjinja.BoundedEnvironment(
         autoescape=False, trim_blocks=True, lstrip_blocks=True,
         undefined=jinja2.ChainableUndefined)
 
@@ -81,13 +84,14 @@ def unknown_names(source: str) -> list[str]:
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
-    """Render one template.
+    """Render one template within the bounds of `boundedjinja`.
 
     Raises:
+        boundedjinja.BoundError: the template went past a bound (time, size, output).
         jinja2.TemplateError: syntax, sandbox violation or a failing expression.
         TypeError, ValueError, ArithmeticError, LookupError: a failing expression.
     """
-    return compile_template(source).render(context).strip()
+    return boundedjinja.render(compile_template(source), context).strip()
 
 
 def _alert(raw: Mapping[str, Any]) -> dict[str, Any]:

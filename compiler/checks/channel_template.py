@@ -5,13 +5,15 @@ and feishu channels with sandboxed Jinja2 for every message. A template that par
 still fail on every message: a filter applied to the wrong type (`{{ alerts | join }}`
 on mappings), arithmetic on text, a call the sandbox refuses (`{{ alerts.append(1) }}`,
 `{{ ''.__class__ }}`), or a name that does not exist (`{{ staus }}` renders nothing,
-forever). This check renders each template against a sample firing alert, a sample
-resolved alert and a sample daemon event, and reports the first failure of each at its
-line in the template. The names a template can use are `status`, `alerts` (each with
-`status`, `labels`, `annotations`, `startsAt`, `endsAt`, `generatorURL`,
-`fingerprint`), `firing`, `resolved`, `groupLabels`, `commonLabels`,
-`commonAnnotations`, `externalURL`, `receiver`, `groupKey`, `truncatedAlerts`,
-`channel`, `kind` and `event`.
+forever). A template that would run for over a second or build more than a few
+megabytes (a huge `range`, `'a' * 10**9`, text doubled in a loop) is stopped and
+reported too: the notifier bounds each render the same way. This check renders each
+template against a sample firing alert, a sample resolved alert and a sample daemon
+event, and reports the first failure of each at its line in the template. The names a
+template can use are `status`, `alerts` (each with `status`, `labels`, `annotations`,
+`startsAt`, `endsAt`, `generatorURL`, `fingerprint`), `firing`, `resolved`,
+`groupLabels`, `commonLabels`, `commonAnnotations`, `externalURL`, `receiver`,
+`groupKey`, `truncatedAlerts`, `channel`, `kind` and `event`.
 
 Fix: correct the template (see docs/notifier.md for the context and the defaults).
 """
@@ -70,7 +72,8 @@ def _problem(text: str, channel: str) -> tuple[int, str] | None:
         except Exception as error:  # any failure here fails every real message too
             what = "the sample event" if context["kind"] == "event" else (
                 f"a sample {context['status']} alert")
-            return _line_offset(text, _template_line(error.__traceback__)), (
+            line = getattr(error, "lineno", None) or _template_line(error.__traceback__)
+            return _line_offset(text, line), (
                 f"fails on {what}: {type(error).__name__}: {error}")
     return None
 

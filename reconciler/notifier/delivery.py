@@ -173,7 +173,10 @@ class Worker:
         channel = self.channel
         vendor = VENDORS[channel.type]
         try:
-            message = messages.render(channel, head.kind, json.loads(head.body))
+            # off the event loop: a template runs up to its time bound (boundedjinja)
+            # while the other channels keep delivering
+            message = await asyncio.to_thread(messages.render, channel, head.kind,
+                                              json.loads(head.body))
             parts = vendor.parts(channel, message)
         except (messages.RenderError, ValueError) as error:
             await self._bury(head, redact.text(str(error)))
