@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from types import FrameType
 import click
 from rich.console import Console
 
+from converge.compiler.commands import conventions
 from converge.reconciler.demo import containers, processes, steps
 from converge.reconciler.demo import stack as stacks
 
@@ -48,7 +50,9 @@ def _find_example() -> Path:
 def demo(workdir: Path | None, keep: bool, no_containers: bool, example: Path | None) -> None:
     """Run converge's whole loop on loopback ports and prove each step."""
     example = example or _find_example()
-    console = Console(highlight=False, soft_wrap=True)
+    # rich reads NO_COLOR itself; the shared rule also keeps escapes out of a pipe
+    console = Console(highlight=False, soft_wrap=True,
+                      color_system="auto" if conventions.use_color(sys.stdout) else None)
     temporary = workdir is None
     root = workdir or Path(tempfile.mkdtemp(prefix="converge-demo-"))
     root.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from converge.compiler.commands import conventions
 from converge.reconciler.core import StoreError, logs, runner
 from converge.reconciler.core import tokens as core_tokens
 from converge.specs.common import parse_duration
@@ -65,10 +66,7 @@ def _base_urls(ctx: click.Context, param: click.Parameter,
               help="API base URL for a channel type (dingtalk, wecom, feishu), e.g. a proxy.")
 @click.option("--reload-interval", default="30s", show_default=True, callback=_duration,
               metavar="DURATION", help="How often to re-read the bundle's channels.")
-@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
-              show_default=True, help="One JSON object a line, or plain text.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-              default="info", show_default=True)
+@conventions.log_options
 def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | None,
              insecure_no_auth: bool, dedup_window: float, max_age: float, base_urls: dict[str, str],
              reload_interval: float, log_format: str, log_level: str) -> None:

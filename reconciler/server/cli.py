@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from converge.compiler.commands import conventions
 from converge.specs.common import parse_duration
 
 DEFAULT_LISTEN = "127.0.0.1:9400"
@@ -83,10 +84,7 @@ def _read_secret(path: Path, option: str) -> str:
 @click.option("--daemon", "daemons", multiple=True, callback=_daemons, metavar="NAME=URL",
               help="A daemon (notifier, healer, scaler) whose /status the console shows; "
                    "repeatable.")
-@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
-              show_default=True, help="One JSON object a line, or plain text.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-              default="info", show_default=True)
+@conventions.log_options
 def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], interval: float,
           token_file: Path | None, insecure_no_auth: bool, webhook_secret_file: Path | None,
           db: Path, cache_dir: Path, compile_in: str, daemons: tuple[tuple[str, str], ...],

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from converge.compiler.commands import conventions
 from converge.reconciler.core import tokens
 from converge.reconciler.sidecar.bundles import TARGETS
 
@@ -63,15 +64,15 @@ def read_token(path: Path) -> str:
 @click.option("--target-dest", metavar="PATH",
               help="DEST as the target sees it, when it mounts the directory elsewhere "
                    "(matched against the `file` of its rule groups) [default: DEST].")
-@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
-              show_default=True)
+@conventions.log_options
 @click.option("--once", is_flag=True,
               help="Sync once and exit: 0 when the target runs the bundle, 1 otherwise.")
 @click.option("--no-validate", is_flag=True, hidden=True,
               help="Testing only: skip promtool/amtool/vmalert -dryRun before publishing.")
 def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: str,
             interval: str, token_file: Path | None, listen: str, state_dir: Path | None,
-            target_dest: str | None, log_format: str, once: bool, no_validate: bool) -> None:
+            target_dest: str | None, log_format: str, log_level: str, once: bool,
+            no_validate: bool) -> None:
     """Pull the compiled bundle, publish it atomically under DEST, reload the target and
     verify what it loaded; roll back to the last good bundle when anything fails.
 
@@ -93,7 +94,7 @@ def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: s
         cluster_id=cluster_id, interval=parse_duration(interval),
         token=read_token(token_file) if token_file else None, state_dir=state_dir,
         target_dest=target_dest, validate=not no_validate)
-    logs.configure(daemon="sidecar", json_lines=log_format == "json")
+    logs.configure(daemon="sidecar", level=log_level, json_lines=log_format == "json")
     sidecar = daemon.Sidecar(options, version=package_version())
     try:
         try:
