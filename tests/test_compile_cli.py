@@ -87,9 +87,9 @@ def out(tmp_path: Path) -> Path:
 def test_compile_writes_exactly_the_bundle(repo_a: Path, out: Path, runner: CliRunner) -> None:
     result = _compile(runner, repo_a, out)
     expected = _expected(SET_A)
-    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert (result.exit_code, result.stdout) == (0, ""), result.output  # progress: stderr
     digest = json.loads(expected[bundle.MANIFEST])["bundleHash"]
-    assert result.stdout == (f"wrote {out}: prometheus 2 file(s), vmalert 2 file(s), "
+    assert result.stderr == (f"wrote {out}: prometheus 2 file(s), vmalert 2 file(s), "
                              f"alertmanager 1 file(s), reconciler 3 file(s); "
                              f"bundle {digest[:12]}\n")
     assert bundles.read_tree(out) == expected
@@ -180,8 +180,8 @@ def test_check_passes_when_the_bundle_is_current(repo_a: Path, out: Path,
     before = bundles.read_tree(out)
     result = _compile(runner, repo_a, out, "--check")
     digest = json.loads(before[bundle.MANIFEST])["bundleHash"]
-    assert (result.exit_code, result.stderr) == (0, "")
-    assert result.stdout == f"{out} is up to date (bundle {digest[:12]})\n"
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == f"{out} is up to date (bundle {digest[:12]})\n"
     assert bundles.read_tree(out) == before
 
 

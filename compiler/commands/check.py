@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from converge.compiler.commands import conventions
 from converge.compiler.commands.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, exit_fast
 
 if TYPE_CHECKING:
@@ -16,15 +17,14 @@ if TYPE_CHECKING:
 
 FORMATS = ("human", "json", "github", "sarif")
 
-__all__ = ["FORMATS", "check", "check_and_report", "shown_root"]
+__all__ = ["FORMATS", "check", "check_and_report", "report_text", "run_checks", "shown_root"]
 
 
 @click.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="human",
-              show_default=True, help="How to print diagnostics.")
+@conventions.format_option(*FORMATS, help="How to print diagnostics.")
 @click.option("--explain", metavar="CODE", help="Print what a diagnostic code means, and exit.")
-@click.option("--color/--no-color", default=None, help="Colour human output (default: on a tty).")
+@conventions.color_option()
 def check(path: Path, output_format: str, explain: str | None, color: bool | None) -> None:
     """Validate the specs under PATH (default: the current directory).
 
@@ -39,9 +39,18 @@ def check(path: Path, output_format: str, explain: str | None, color: bool | Non
     raise SystemExit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
-def check_and_report(path: Path, output_format: str, color: bool | None,
-                      *, quiet_when_clean: bool = False) -> pipeline.CheckResult:
-    """Run the checks on PATH and print the diagnostics in the chosen format."""
+def check_and_report(path: Path, output_format: str, color: bool | None
+                     ) -> pipeline.CheckResult:
+    """Run the checks on PATH and print the diagnostics in the chosen format on stdout."""
+    result = run_checks(path)
+    use_color = conventions.use_color(sys.stdout, color)
+    click.echo(report_text(result, path, output_format, color=use_color), nl=False,
+               color=use_color)
+    return result
+
+
+def run_checks(path: Path) -> pipeline.CheckResult:
+    """Read the specs under PATH and check them; a missing PATH or no spec files exit 2."""
     from converge.compiler import sources
     from converge.compiler.parallel import check_worker
 
@@ -56,20 +65,20 @@ def check_and_report(path: Path, output_format: str, color: bool | None,
     # The worker loads files while this process imports pydantic and the models below.
     worker = check_worker.start(files, share=check_worker.BEFORE_IMPORTS)
     from converge.compiler import pipeline
+
+    return pipeline.check(files, worker=worker)
+
+
+def report_text(result: pipeline.CheckResult, path: Path, output_format: str, *,
+                color: bool = False) -> str:
+    """The diagnostics of RESULT in OUTPUT_FORMAT (`FORMATS`), paths shown under PATH."""
     from converge.compiler.formats import FORMATTERS, human
     from converge.compiler.formats.report import Report
 
-    result = pipeline.check(files, worker=worker)
-    if quiet_when_clean and not result.diagnostics:
-        return result
     report = Report(result.diagnostics, result.texts, shown_root(path), result.files)
     if output_format == "human":
-        use_color = sys.stdout.isatty() if color is None else color
-        text = human.render(report, color=use_color)
-        click.echo(text, nl=False, color=use_color, err=quiet_when_clean)
-    else:
-        click.echo(FORMATTERS[output_format](report), nl=False, err=quiet_when_clean)
-    return result
+        return human.render(report, color=color)
+    return FORMATTERS[output_format](report)
 
 
 def shown_root(path: Path) -> str:

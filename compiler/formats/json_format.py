@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from converge.compiler.formats.report import Report
 
 
 def render(report: Report) -> str:
     """`{"diagnostics": [...], "summary": {...}}`; paths relative to the checked PATH."""
+    return dump(document(report))
+
+
+def dump(value: dict[str, Any]) -> str:
+    """VALUE as the JSON formats print it: indented, UTF-8 kept, one trailing newline."""
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def document(report: Report) -> dict[str, Any]:
+    """The document `render` prints, for a command that adds its own keys to it."""
     diagnostics = [
         {
             "path": d.path,
@@ -23,5 +34,4 @@ def render(report: Report) -> str:
         }
         for d in report.diagnostics
     ]
-    return json.dumps({"diagnostics": diagnostics, "summary": report.summary()},
-                      indent=2, ensure_ascii=False) + "\n"
+    return {"diagnostics": diagnostics, "summary": report.summary()}
