@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from converge.compiler import gitsource, sources
+from converge.compiler.commands import conventions
 from converge.compiler.parallel import check_worker
 
 if TYPE_CHECKING:
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 
 EXIT_SAME, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
-FORMATS = ("markdown", "text", "json")
-"""Each names a module of `converge.compiler.diff` with `render` and `failure`."""
+FORMATS = ("human", "markdown", "json")
+"""Each names a module of `converge.compiler.diff` with `render` and `failure` (`human`:
+`text`, the name `--format` took before, still accepted)."""
 
 _Sides = tuple[gitsource.Revision, gitsource.Revision | None,
                list[sources.SourceFile], list[sources.SourceFile]]
@@ -40,8 +42,8 @@ _Sides = tuple[gitsource.Revision, gitsource.Revision | None,
               help="The revision to compare against: a branch, tag or commit.")
 @click.option("--head", "head_ref", metavar="REF",
               help="The revision to compare  [default: the work tree]")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
-              show_default=True, help="markdown for a pull-request comment, json for tools.")
+@conventions.format_option(*FORMATS, help="markdown for a pull-request comment, json for "
+                                          "tools.")
 def diff_command(path: Path, base_ref: str, head_ref: str | None, output_format: str) -> None:
     """Show what the specs under PATH change between two revisions: rules field by field,
     which alerts reach other receivers, Alertmanager and reconciler changes, and the
@@ -67,7 +69,7 @@ def diff_command(path: Path, base_ref: str, head_ref: str | None, output_format:
     from converge.compiler.formats.report import Report
 
     context = _context(path, *_revisions(base_commit, head_commit), base_files, head_files)
-    module = {"markdown": markdown, "text": text, "json": json_format}[output_format]
+    module = {"markdown": markdown, "human": text, "json": json_format}[output_format]
     render: _Render = module.render
     fail: _Fail = module.failure
     base, head = diff_sides.compile_pair(base_files, head_files, worker=worker)

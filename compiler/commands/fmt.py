@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from converge.compiler import fmt, loader, sources
+from converge.compiler.commands import conventions
 from converge.compiler.diagnostics import Diagnostic
 from converge.compiler.formats import human
 from converge.compiler.formats.report import Report
@@ -75,7 +76,8 @@ def fmt_command(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> N
             click.echo(f"reformatted {file.shown}")
     if outcome.problems:
         report = Report(outcome.problems, outcome.texts, "", len(outcome.texts))
-        click.echo(human.render(report, color=sys.stderr.isatty()), nl=False, err=True)
+        color = conventions.use_color(sys.stderr)
+        click.echo(human.render(report, color=color), nl=False, err=True, color=color)
     for bug in outcome.bugs:
         click.echo(f"converge: internal error: {bug}; the file was left untouched. This is "
                    "a bug in converge: please report it.", err=True)

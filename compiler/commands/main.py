@@ -12,10 +12,16 @@ import importlib
 import os
 import sys
 import threading
+from typing import Any
 
 import click
 
+from converge.compiler.commands import conventions
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+ENV_PREFIX = "CONVERGE"
+"""Every option of `converge CMD [SUB]` is also read from `CONVERGE_CMD[_SUB]_OPTION`
+(docs/cli.md); an option that names its own variable (`DOCKER_HOST`) reads that first."""
 
 
 _LAZY_COMMANDS = {
@@ -42,6 +48,12 @@ _LAZY_COMMANDS = {
 class _Group(click.Group):
     """Loads heavy commands lazily; turns unexpected failures into one-line messages."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # `--version` is not read from $CONVERGE_VERSION
+            if isinstance(param, click.Option):
+                param.allow_from_autoenv = False
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *_LAZY_COMMANDS])
 
@@ -53,6 +65,7 @@ class _Group(click.Group):
                 return extras.placeholder(cmd_name)
             module_name, attribute = _LAZY_COMMANDS[cmd_name]
             command: click.Command = getattr(importlib.import_module(module_name), attribute)
+            conventions.name_env_vars(command, f"{ENV_PREFIX}_{cmd_name.upper()}")
             return command
         return super().get_command(ctx, cmd_name)
 
@@ -109,7 +122,8 @@ def run() -> None:
         os._exit(code or 0)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "auto_envvar_prefix": ENV_PREFIX})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               callback=_print_version, help="Show the version (and the commit of a checkout).")
 def main() -> None:

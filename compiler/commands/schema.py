@@ -23,4 +23,4 @@ def schema(output: Path) -> None:
     output.mkdir(parents=True, exist_ok=True)
     for name, text in jsonschema.all_schemas().items():
         (output / name).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output / name}")
+        click.echo(f"wrote {output / name}", err=True)

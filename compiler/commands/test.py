@@ -11,10 +11,12 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
+from typing import IO
 
 import click
 
 from converge.compiler import pipeline, sources
+from converge.compiler.commands import conventions
 from converge.compiler.formats import FORMATTERS, human
 from converge.compiler.formats.report import Report
 from converge.compiler.testing import promtool, promtool_output, report, routing, rules
@@ -25,14 +27,16 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 @click.command("test")
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(report.FORMATS),
-              default="human", show_default=True, help="How to print the results.")
+@conventions.format_option(*report.FORMATS, help="How to print the results: junit for CI "
+                                                 "systems that show test reports.")
+@click.option("-o", "--output", "output", type=click.File("w", encoding="utf-8", lazy=True),
+              default=None, help="Write the results to this file  [default: standard output]")
 @click.option("--promtool", "promtool_path", type=click.Path(dir_okay=False, path_type=Path),
               help="The promtool to run rule tests with (default: promtool on PATH).")
 @click.option("-v", "--verbose", is_flag=True, help="List every test, passed or not.")
-@click.option("--color/--no-color", default=None, help="Colour human output (default: on a tty).")
-def command(path: Path, output_format: str, promtool_path: Path | None, verbose: bool,
-            color: bool | None) -> None:
+@conventions.color_option()
+def command(path: Path, output_format: str, output: IO[str] | None,
+            promtool_path: Path | None, verbose: bool, color: bool | None) -> None:
     """Run the routing assertions and rule unit tests of the specs under PATH.
 
     Routing tests (`tests:` in the Routing spec) are evaluated on the compiled route tree
@@ -42,31 +46,39 @@ def command(path: Path, output_format: str, promtool_path: Path | None, verbose:
     """
     gc.disable()  # a short-lived process: collecting over the whole model only costs time
     root = path.as_posix().rstrip("/") or "/"
-    use_color = sys.stdout.isatty() if color is None else color
-    checked = _check(path, output_format, root, use_color)
+    stream = output if output is not None else sys.stdout
+    use_color = conventions.use_color(stream, color)
+    checked = _check(path, output_format, root, color, output)
     assert checked.model is not None
     cases = rules.cases(checked.model)
     results: list[Result] = routing.run(checked.model)
     if cases:
         try:
             executable = promtool.find(promtool_path)
-            _, output = promtool.run_tests(executable, rules.files(checked.model, cases),
-                                           [case.file for case in cases])
+            _, promtool_text = promtool.run_tests(executable,
+                                                  rules.files(checked.model, cases),
+                                                  [case.file for case in cases])
         except promtool.PromtoolMissing as error:
             click.echo(f"converge: error: {error}", err=True)
             raise SystemExit(EXIT_USAGE) from None
-        results.extend(promtool_output.results(cases, output))
+        results.extend(promtool_output.results(cases, promtool_text))
     if not results:
         click.echo(f"converge: no tests under {root}: add `tests:` to a Routing or "
                    "RuleGroup spec", err=True)
     click.echo(report.render(results, output_format=output_format, texts=checked.texts,
                              root=root, files=checked.files, color=use_color,
-                             verbose=verbose), nl=False, color=use_color)
+                             verbose=verbose), nl=False, color=use_color, file=output)
+    if output is not None:
+        click.echo(f"wrote {output.name}: {report.summary(results)}", err=True)
     raise SystemExit(EXIT_OK if all(r.passed for r in results) else EXIT_FAILED)
 
 
-def _check(path: Path, output_format: str, root: str, color: bool) -> pipeline.CheckResult:
-    """Check the specs; print their problems, and stop on errors (exit 1)."""
+def _check(path: Path, output_format: str, root: str, color: bool | None,
+           output: IO[str] | None) -> pipeline.CheckResult:
+    """Check the specs; print their problems, and stop on errors (exit 1).
+
+    Errors are the report (the results' place: stdout or OUTPUT); warnings alone are
+    progress, on stderr, except as GitHub annotations (workflow commands, on stdout)."""
     try:
         files = sources.read_directory(path)
     except sources.SourceError as error:
@@ -79,14 +91,25 @@ def _check(path: Path, output_format: str, root: str, color: bool) -> pipeline.C
     if not result.diagnostics:
         return result
     problems = Report(result.diagnostics, result.texts, root, result.files)
-    if output_format == "human":
-        text = human.render(problems, color=color)
-    else:
-        text = FORMATTERS[output_format](problems)
     if not result.ok or result.model is None:
-        click.echo(text, nl=False, color=color)
+        use_color = conventions.use_color(output or sys.stdout, color)
+        if output_format == "junit":
+            _human(problems, sys.stderr, color)
+            text = report.junit_errors(problems)
+        elif output_format == "human":
+            text = human.render(problems, color=use_color)
+        else:
+            text = FORMATTERS[output_format](problems)
+        click.echo(text, nl=False, file=output, color=use_color)
         click.echo("converge: tests not run: fix the errors above", err=True)
         raise SystemExit(EXIT_FAILED)
-    if output_format == "human":  # warnings only: keep stdout for the test results
-        click.echo(text, nl=False, err=True, color=color)
+    if output_format == "github":
+        click.echo(FORMATTERS["github"](problems), nl=False, file=output)
+    else:  # keep the results' stream for the results
+        _human(problems, sys.stderr, color)
     return result
+
+
+def _human(problems: Report, stream: IO[str], color: bool | None) -> None:
+    use_color = conventions.use_color(stream, color)
+    click.echo(human.render(problems, color=use_color), nl=False, file=stream, color=use_color)

@@ -19,6 +19,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from converge.compiler import sources
+from converge.compiler.commands import conventions
 from converge.compiler.watch import build, debounce
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -57,7 +58,7 @@ def watch_command(path: Path, output: Path, delay: float) -> None:
     if not path.is_dir():
         click.echo(f"converge: error: {path}: no such directory", err=True)
         raise SystemExit(EXIT_USAGE)
-    color = sys.stdout.isatty()
+    color = conventions.use_color(sys.stdout)
     signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: no traceback, exit 0
     events: queue.Queue[tuple[str, bool]] = queue.Queue()
     observer = Observer()
