@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from converge.compiler import loader
 from converge.compiler.diagnostics import Span
@@ -88,3 +90,22 @@ def test_deep_nesting_far_beyond_the_c_stack_does_not_crash() -> None:
 def test_offset_to_line_column() -> None:
     assert loader.offset_to_line_column("ab\ncd", 4) == (2, 2)
     assert loader.offset_to_line_column("ab\ncd", 0) == (1, 1)
+
+
+def _scanned_line_column(text: str, offset: int) -> tuple[int, int]:
+    """The scan the line index replaced: count the breaks before the offset."""
+    offset = max(0, min(offset, len(text)))
+    breaks = list(loader._LINE_BREAK.finditer(text, 0, offset))
+    line_start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, offset - line_start + 1
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(text=st.text(alphabet="ab \r\n\x85\u2028\u2029"), offset=st.integers(-2, 40))
+def test_the_line_index_counts_lines_as_the_scan_did(text: str, offset: int) -> None:
+    index = loader.LineIndex(text)
+    assert index.line_column(offset) == _scanned_line_column(text, offset)
+    assert len(index.starts) == len(index.lines) == len(loader.split_lines(text))
+    for line, start in enumerate(index.starts, start=1):
+        assert index.offset(line, 3) == start + 2
+    assert index.offset(len(index.starts) + 1, 1) is None

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 
+from converge.compiler import loader
 from converge.compiler.diagnostics import Diagnostic, Severity, Span
-from converge.compiler.loader import offset_to_line_column, split_lines
 from converge.compiler.model import Model, Origin
 
 
@@ -43,8 +42,9 @@ class Context:
 
 
 def _locate_in_source(text: str, span: Span, value: str, offset: int) -> Span | None:
-    start = _index(text, span.line, span.column)
-    end = _index(text, span.end_line, span.end_column)
+    index = loader.line_index(text)
+    start = index.offset(span.line, span.column)
+    end = index.offset(span.end_line, span.end_column)
     if start is None or end is None:
         return None
     region = text[start:end]
@@ -52,7 +52,7 @@ def _locate_in_source(text: str, span: Span, value: str, offset: int) -> Span | 
         raw = _quoted_index(region, offset)
         if raw is None:
             return None
-        line, column = offset_to_line_column(text, start + raw)
+        line, column = index.line_column(start + raw)
         return Span.point(line, column)
     prefix_lines = value[:offset].split("\n")
     line_text = value.split("\n")[len(prefix_lines) - 1]
@@ -69,7 +69,7 @@ def _locate_in_source(text: str, span: Span, value: str, offset: int) -> Span | 
     if found < 0:
         return None
     absolute = start + found + max(0, column_in_line - stripped)
-    line, column = offset_to_line_column(text, absolute)
+    line, column = index.line_column(absolute)
     return Span.point(line, column)
 
 
@@ -105,18 +105,3 @@ def _quoted_index(region: str, offset: int) -> int | None:
         decoded += 1
     return None
 
-
-def _index(text: str, line: int, column: int) -> int | None:
-    lines = split_lines(text)
-    if line > len(lines):
-        return None
-    position = 0
-    for _ in range(line - 1):
-        match = _BREAK.search(text, position)
-        if match is None:
-            return None
-        position = match.end()
-    return position + column - 1
-
-
-_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from converge.compiler.diagnostics import Diagnostic
 from converge.compiler.formats.report import Report
-from converge.compiler.loader import split_lines
+from converge.compiler.loader import line_index
 
 
 def render(report: Report, *, color: bool = False) -> str:
@@ -39,7 +39,7 @@ def _block(report: Report, diagnostic: Diagnostic, color: bool) -> str:
     tone = {"error": "1;31", "warning": "1;33"}.get(severity, "1;36")
     head = (f"{report.shown_path(diagnostic.path)}:{diagnostic.line}:{diagnostic.column}: "
             f"{_style(f'{severity}[{diagnostic.code}]', tone, color)}: {diagnostic.message}\n")
-    lines = split_lines(report.texts.get(diagnostic.path, ""))
+    lines = line_index(report.texts.get(diagnostic.path, "")).lines
     body = ""
     if 0 < diagnostic.line <= len(lines):
         source = lines[diagnostic.line - 1].replace("\t", " ")
