@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -153,3 +154,17 @@ def test_the_lean_install_names_the_extra_for_each_daemon(lean_venv: Path, comma
     done = _run(lean_venv, "converge", command, "--listen", "127.0.0.1:1")
     assert done.returncode == 2, done
     assert extras.INSTALL in done.stderr and "Traceback" not in done.stderr
+
+
+def test_every_python_m_command_the_docs_give_runs() -> None:
+    """`python -m converge.…` lines in the docs, README and code name runnable modules."""
+    pattern = re.compile(r"python3? -m (converge(?:\.[a-z_]+)+)")
+    texts = [path.read_text(encoding="utf-8") for path in
+             [ROOT / "README.md", *(ROOT / "docs").glob("*.md"),
+              *(p for folder in FOLDERS for p in (ROOT / folder).rglob("*.py"))]]
+    modules = {match for text in texts for match in pattern.findall(text)}
+    assert len(modules) >= 3, modules
+    for module in sorted(modules):
+        done = subprocess.run([sys.executable, "-m", module], capture_output=True, text=True,
+                              cwd=ROOT / "docs", timeout=120, check=False)
+        assert done.returncode == 0 and done.stdout, (module, done.stderr[-2000:])
