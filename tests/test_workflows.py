@@ -211,9 +211,7 @@ _ME = {"type": "User", "login": "me"}
 def test_the_comment_script(scenario: dict[str, Any], default_token: bool,
                             expected: list[Any], tmp_path: Path) -> None:
     """actions/github-script's script, run by node against a stand-in of its API."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("needs node (the runner's JavaScript, as actions/github-script)")
+    node = _need("node", "the runner's JavaScript, as actions/github-script")
     [step] = [s for s in _action()["runs"]["steps"] if s.get("id") == "comment"]
     preview = tmp_path / "preview.md"
     preview.write_text("### converge diff\n")
@@ -384,7 +382,7 @@ def pull_request(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     """A Git repository with the example's specs in specs/, a base commit and a head
     commit that lowers a threshold: a pull request's checkout."""
     if shutil.which("git") is None:
-        pytest.skip("needs git")
+        _need("git", "the action's diff step")
     workspace = tmp_path / "workspace"
     shutil.copytree(ROOT / "repo-example", workspace / "specs",
                     ignore=shutil.ignore_patterns(".github"))
@@ -439,3 +437,15 @@ def test_action_fails_on_errors_and_a_stale_bundle_after_the_preview(
     assert last.returncode == 1
     assert "converge check: errors" in last.stderr
     assert "converge compile --check" in last.stderr and "converge diff" in last.stderr
+
+
+def _need(tool: str, why: str) -> str:
+    """The tool's path; a missing one skips the test locally and fails it in CI (`CI` set),
+    where scripts/install-tools must have installed it."""
+    found = shutil.which(tool)
+    if found is None:
+        message = f"needs {tool} ({why}); scripts/install-tools installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
