@@ -72,12 +72,12 @@ class Runtime:
 
     def app(self, *, routes: Callable[[web.Application], None] | None = None,
             middlewares: Sequence[Middleware] = (),
-            client_max_size: int = 1024**2) -> web.Application:
+            limits: http.Limits | None = None) -> web.Application:
         """The HTTP app with `/health*`, `/status`, `/metrics` and the daemon's routes."""
         return http.make_app(status=self.status, registry=self.registry,
                              http_metrics=self.http_metrics, routes=routes,
                              middlewares=middlewares, live=self.alive,
-                             client_max_size=client_max_size)
+                             limits=limits)
 
     async def serve(self, app: web.Application, *, listen: tuple[str, int],
                     grace: float = 30.0, stop: asyncio.Event | None = None,

@@ -14,9 +14,11 @@ for them: bind the notifier to loopback or a private network).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -30,8 +32,13 @@ from converge.reconciler.notifier.service import Notifier, UnknownChannel
 
 log = logging.getLogger("converge.notifier.api")
 
-MAX_BODY = 16 * 1024 * 1024
-"""Largest request body (Alertmanager groups can be large)."""
+LIMITS = http.Limits(body=64 * 1024, routes=(
+    (ALERTMANAGER_PATH, 4 * 1024**2),
+    ("/api/v1/events", 256 * 1024)))
+"""Bodies the notifier takes. 4 MiB is an Alertmanager group of some 3,000 alerts, far
+past what one chat message can show (set the channel's `maxAlerts` to stay below it); a
+larger payload is refused (413) before it is read. Payloads over
+`http.OFF_LOOP` are parsed and checked in a worker thread."""
 
 
 def routes(notifier: Notifier) -> web.RouteTableDef:
@@ -42,8 +49,8 @@ def routes(notifier: Notifier) -> web.RouteTableDef:
         channel = request.match_info["channel"]
         notifier.intake.enter()
         try:
-            raw = (await request.read()).decode("utf-8")
-            accepted = await notifier.accept_alertmanager(channel, json.loads(raw), raw=raw)
+            body, raw = await _alertmanager_body(request)
+            accepted = await notifier.accept_alertmanager(channel, body, raw=raw)
         except intake.EmptyPayload as error:
             notifier.metrics.rejected.labels("empty").inc()
             log.warning("notifier refused an Alertmanager payload for %s with no alerts",
@@ -66,8 +73,7 @@ def routes(notifier: Notifier) -> web.RouteTableDef:
     @table.post("/api/v1/events")
     async def events(request: web.Request) -> web.Response:
         try:
-            body = json.loads(await request.read())
-            accepted = await notifier.accept_event(body)
+            accepted = await notifier.accept_event(await http.read_json(request))
         except (ValueError, intake.IntakeError) as error:
             notifier.metrics.rejected.labels("invalid").inc()
             return web.json_response({"error": str(error)}, status=400)
@@ -80,17 +86,38 @@ def routes(notifier: Notifier) -> web.RouteTableDef:
         limit = http.query_limit(request, default=100)
         return web.json_response({"deadLetters": await notifier.outbox.dead_letters(limit=limit)})
 
-    @table.post("/api/v1/dead-letters/{id:[0-9]+}/retry")
+    @table.post("/api/v1/dead-letters/{id}/retry")
     async def retry(request: web.Request) -> web.Response:
-        found = await notifier.requeue(int(request.match_info["id"]))
+        found = await notifier.requeue(_letter_id(request))
         return web.json_response({"requeued": found}, status=200 if found else 404)
 
-    @table.delete("/api/v1/dead-letters/{id:[0-9]+}")
+    @table.delete("/api/v1/dead-letters/{id}")
     async def forget(request: web.Request) -> web.Response:
-        found = await notifier.forget(int(request.match_info["id"]))
+        found = await notifier.forget(_letter_id(request))
         return web.json_response({"deleted": found}, status=200 if found else 404)
 
     return table
+
+
+async def _alertmanager_body(request: web.Request) -> tuple[Any, str | None]:
+    """The payload and its text (stored as received when it is UTF-8); a big one is
+    parsed and checked off the event loop."""
+    data = await request.read()
+    body = await http.read_json(request)
+    utf8 = (request.charset or "utf-8").lower().replace("_", "-") in ("utf-8", "utf8")
+    if len(data) > http.OFF_LOOP:  # checking a big group takes a while
+        await asyncio.to_thread(intake.alertmanager_payload, body)
+    return body, data.decode("utf-8") if utf8 else None
+
+
+def _letter_id(request: web.Request) -> int:
+    """The `{id}` of a dead-letter route: a whole number SQLite can hold, else 400."""
+    text = request.match_info["id"]
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise web.HTTPBadRequest(text=json.dumps({"error": "a dead letter's id is a whole "
+                                                  "number of at most 18 digits"}),
+                                 content_type="application/json")
+    return int(text)
 
 
 def _unavailable(notifier: Notifier, error: Exception) -> web.Response:

@@ -160,7 +160,7 @@ class NotifierDaemon:
         app = self.runtime.app(
             routes=add_routes,
             middlewares=[api.token_guard(settings.tokens)] if settings.tokens else [],
-            client_max_size=api.MAX_BODY)
+            limits=api.LIMITS)
         housekeeping = asyncio.create_task(self._housekeeping(), name="notifier-housekeeping")
         try:
             return await self.runtime.serve(app, listen=settings.listen, grace=5.0, stop=stop,

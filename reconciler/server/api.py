@@ -7,7 +7,6 @@ serialisation, no lock on that path.
 
 from __future__ import annotations
 
-import json
 import logging
 import urllib.parse
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from converge.reconciler.core import http
 from converge.reconciler.core.conditions import rfc3339
 from converge.reconciler.server import auth, fleet
 from converge.reconciler.server.published import etag_matches
@@ -105,7 +105,7 @@ class _Routes:
 
     async def report(self, request: web.Request) -> web.Response:
         try:
-            data = await request.json()
+            data = await http.read_json(request)
             report = fleet.SyncReport.model_validate(data)
         except ValueError as error:  # bad JSON or ValidationError (a ValueError)
             return _error(400, _validation_message(error))
@@ -132,11 +132,8 @@ class _Routes:
 
     async def trigger(self, request: web.Request) -> web.Response:
         data: Any = {}
-        if request.can_read_body:
-            try:
-                data = await request.json() or {}
-            except ValueError:
-                return _error(400, "the body is not JSON")
+        if request.body_exists:
+            data = await http.read_json(request) or {}
         if not isinstance(data, dict):
             return _error(400, "the body must be a JSON object")
         reason, by = data.get("reason"), data.get("requestedBy")
@@ -178,7 +175,7 @@ class _Routes:
             self.server.metrics.webhooks.labels("ignored").inc()
             return web.json_response({"triggered": False, "reason": f"event {event!r} ignored"})
         try:
-            payload = _webhook_payload(body, request.content_type)
+            payload = _webhook_payload(body, request.content_type, request.charset)
         except ValueError:
             return _error(400, "the push payload is not JSON")
         ref = payload.get("ref") if isinstance(payload, dict) else None
@@ -201,11 +198,11 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
             "diagnostics": attempt.diagnostics}
 
 
-def _webhook_payload(body: bytes, content_type: str) -> Any:
+def _webhook_payload(body: bytes, content_type: str, charset: str | None) -> Any:
     if content_type == "application/x-www-form-urlencoded":
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
-        return json.loads(form.get("payload", [""])[0])
-    return json.loads(body)
+        return http.decode_json(form.get("payload", [""])[0].encode("utf-8"))
+    return http.decode_json(body, charset=charset)
 
 
 def _pusher(payload: Any) -> str | None:

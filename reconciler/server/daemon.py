@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from converge.reconciler.core import LoopSettings, Runtime, tokens
+from converge.reconciler.core import LoopSettings, Runtime, http, tokens
 from converge.reconciler.core.conditions import rfc3339
 from converge.reconciler.server import api, auth, compilers, console, fleet
 from converge.reconciler.server.metrics import DAEMON, ServerMetrics
@@ -22,8 +22,14 @@ from converge.reconciler.server.state import ServerState
 
 _log = logging.getLogger("converge.server")
 
-MAX_BODY = 26 * 1024 * 1024
-"""GitHub sends webhook payloads of up to 25 MB."""
+LIMITS = http.Limits(body=64 * 1024, routes=(
+    (api.WEBHOOK_PATH, 1024**2),
+    ("/api/v1/config/sync/status", 64 * 1024),
+    ("/api/v1/config/sync/trigger", 16 * 1024)))
+"""Bodies the server takes: a GitHub push payload is far below 1 MiB (it lists at most 20
+commits; a refused one only delays a change to the next fetch), a sync report a few
+hundred bytes. At most `max_readers` bodies are read at once, each within the read
+timeout, so unauthenticated webhook traffic holds at most 8 MiB."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -84,8 +90,7 @@ class ConfigServer:
         middlewares = [auth.bearer_middleware(self.settings.tokens,
                                               open_paths={api.WEBHOOK_PATH}),
                        auth.console_middleware(self.settings.tokens)]
-        return self.runtime.app(routes=self._routes, middlewares=middlewares,
-                                client_max_size=MAX_BODY)
+        return self.runtime.app(routes=self._routes, middlewares=middlewares, limits=LIMITS)
 
     def _routes(self, app: web.Application) -> None:
         api.add_routes(app, self)
