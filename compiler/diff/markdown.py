@@ -29,7 +29,7 @@ LIMIT = 64_000
 MAX_ITEMS = 100
 _INLINE = 60
 _MIN_DIFF = 600
-_CUT = "\n\n_… cut here to fit one comment; `converge diff --format text` shows it all._\n"
+_CUT = "\n\n_… cut here to fit one comment; `converge diff --format human` shows it all._\n"
 _WORD = {Status.ADDED: "added", Status.REMOVED: "removed", Status.CHANGED: "changed",
          Status.MOVED: "moved"}
 
@@ -109,7 +109,8 @@ def _section(title: str, entries: Iterable[str], header: str = "") -> list[str]:
     blocks = [f"\n#### {title}\n\n{header}"]
     blocks.extend(entry + "\n" for entry in found[:MAX_ITEMS])
     if len(found) > MAX_ITEMS:
-        more = f"… and {len(found) - MAX_ITEMS} more (`converge diff --format text` lists them all)"
+        more = (f"… and {len(found) - MAX_ITEMS} more (`converge diff --format human` lists "
+                "them all)")
         blocks.append(f"| {more} | | | |\n" if header else f"- {more}\n")
     return blocks
 
@@ -222,7 +223,7 @@ def _assemble(blocks: list[str], files: tuple[FileChange, ...], limit: int) -> s
                 f"{names}_\n")
         if size + len(note) > limit:
             note = (f"\n_Diffs of {len(omitted)} more file(s) left out to fit one comment; "
-                    "`converge diff --format text` shows them all._\n")
+                    "`converge diff --format human` shows them all._\n")
         parts.append(note)
     return _fit("".join(parts).rstrip("\n") + "\n", limit)
 
