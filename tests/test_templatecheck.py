@@ -33,12 +33,25 @@ CASES = [
     '{{ printf "%s" $labels.job }}',
     '{{ $value | humanize "x" }}',
     '{{ printf "{{" $value }}',
+    "{{ humanize $value }} and {{ toUpper $labels.job }}",
+    "{{ nosuch $value }}",
+    "{{ range $value }}x{{ end }}",
+    "{{ with $labels.pod }}pod {{ . }}{{ else }}none{{ end }}",
+    "{{ with $labels.pod }}{{ . | toUpper }}{{ end }}",
+    "{{ with $labels.pod }}open",
+    "{{ if $labels.pod }}a{{ end }}{{ end }}",
+    "{{ . }}",
+    "{{ .Labels.job }}",
+    "line one\n{{ with $externalLabels.cluster }}Cluster: {{ . }}.{{ end }}\n"
+    "{{ if gt $value 0.0 }} (above zero){{ end }}\nZone: {{ $labels.zone }}.",
 ]
 pieces = st.sampled_from(["{{", "}}", " ", "-", "$labels", ".instance", "$value", "|",
                           "humanize", "now", "toTime", "$expr", "x", "{{ $value }}",
                           "{{ $labels.job }}", "{{- ", " -}}", "if", " gt ", "1.5", "else",
                           "end", "printf", '"%.1f"', "{{ end }}", "{{ else }}",
-                          "{{ if gt $value 2 }}"])
+                          "{{ if gt $value 2 }}", "with", "{{ with $labels.pod }}", ".",
+                          "{{ . }}", "{{ humanize $value }}", "{{ if $value }}", "\n",
+                          "range", "{{ $externalLabels.cluster }}"])
 
 
 @pytest.mark.parametrize("text", CASES)

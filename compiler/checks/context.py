@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from converge.compiler import loader
 from converge.compiler.diagnostics import Diagnostic, Severity, Span
@@ -74,15 +75,25 @@ def _locate_in_source(text: str, span: Span, value: str, offset: int) -> Span | 
 
 
 _ESCAPE_WIDTHS = {"x": 2, "u": 4, "U": 8}
+_PLAIN_DOUBLE = re.compile(r'[^"\\\r\n]+')
+_PLAIN_SINGLE = re.compile(r"[^'\r\n]+")
 
 
 def _quoted_index(region: str, offset: int) -> int | None:
     """The index in a quoted scalar's source of the `offset`-th character of its value."""
     double = region[0] == '"'
+    plain = _PLAIN_DOUBLE if double else _PLAIN_SINGLE
     position, decoded = 1, 0
     while position < len(region):
         if decoded == offset:
             return position
+        run = plain.match(region, position)
+        if run is not None:  # characters that stand for themselves, skipped at once
+            length = run.end() - position
+            if offset - decoded < length and offset > decoded:
+                return position + offset - decoded
+            position, decoded = run.end(), decoded + length
+            continue
         char = region[position]
         if char == region[0] and not (not double and region[position + 1:position + 2] == "'"):
             return None  # the closing quote: the offset lies beyond the value
