@@ -142,11 +142,12 @@ def test_webhook_push_triggers_and_bad_signatures_compile_nothing(
     assert not _serving(server, commit)
 
     ping = server.anonymous.post("/api/v1/webhooks/github", content=b"{}", headers={
-        "X-GitHub-Event": "ping", "X-Hub-Signature-256": auth.sign(h.SECRET, b"{}")})
+        "X-GitHub-Event": "ping", "X-Hub-Signature-256": auth.sign(h.SECRET, b"{}"),
+        "X-GitHub-Delivery": "d-ping"})
     assert ping.status_code == 200 and ping.json()["triggered"] is False
     other = json.dumps({"ref": "refs/heads/feature"}).encode()
     ignored = server.anonymous.post("/api/v1/webhooks/github", content=other, headers={
-        **headers, "X-Hub-Signature-256": auth.sign(h.SECRET, other)})
+        **headers, "X-Hub-Signature-256": auth.sign(h.SECRET, other), "X-GitHub-Delivery": "d-2"})
     assert ignored.status_code == 200 and ignored.json()["triggered"] is False
 
     signed = {**headers, "X-Hub-Signature-256": auth.sign(h.SECRET, body)}

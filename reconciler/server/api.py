@@ -7,7 +7,9 @@ serialisation, no lock on that path.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
     from converge.reconciler.server.service import Service
 
 WEBHOOK_PATH = "/api/v1/webhooks/github"
+REPLAY_WINDOW = 7 * 24 * 3600.0
+"""Seconds a webhook delivery is remembered: a delivery id or a signed body seen again
+within it is a replay and refused."""
 _CONTENT_TYPES = {"yaml": "application/yaml", "yml": "application/yaml",
                   "json": "application/json"}
 _log = logging.getLogger("converge.server.api")
@@ -167,6 +172,20 @@ class _Routes:
                          request.headers.get("X-GitHub-Delivery", "?"),
                          extra={"event": "webhook-unauthorized"})
             return _error(401, "missing or wrong X-Hub-Signature-256")
+        delivery = request.headers.get("X-GitHub-Delivery", "").strip()
+        if not delivery or len(delivery) > 100:
+            self.server.metrics.webhooks.labels("unauthorized").inc()
+            return _error(400, "missing or malformed X-GitHub-Delivery")
+        fresh = self.server.state.record_delivery(
+            delivery=delivery, body_sha256=hashlib.sha256(body).hexdigest(), at=time.time(),
+            window=REPLAY_WINDOW)
+        if not fresh:
+            self.server.metrics.webhooks.labels("replayed").inc()
+            _log.warning("webhook delivery %s refused: a replay (its id or its body was "
+                         "received before)", delivery[:40],
+                         extra={"event": "webhook-replayed", "delivery": delivery[:40]})
+            return _error(409, f"delivery {delivery[:40]} (or the same payload) was already "
+                               "received: replays are refused")
         event = request.headers.get("X-GitHub-Event", "")
         if event == "ping":
             self.server.metrics.webhooks.labels("ignored").inc()
@@ -185,7 +204,6 @@ class _Routes:
             return web.json_response({"triggered": False,
                                       "reason": f"push to {ref}, serving {served}"})
         self.server.metrics.webhooks.labels("triggered").inc()
-        delivery = request.headers.get("X-GitHub-Delivery", "")
         self.server.trigger(source="webhook", reason=f"push {delivery}".strip(),
                             requested_by=_pusher(payload), force=False)
         return web.json_response({"triggered": True, "reason": f"push to {ref}"}, status=202)

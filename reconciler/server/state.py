@@ -1,6 +1,6 @@
 """The server's SQLite state: compile attempts, the last good bundle, sync history, the
-fleet view and operator triggers. A restart loses none of it, and serves the last good
-bundle at once.
+fleet view, operator triggers and the webhook deliveries seen (replays are refused). A
+restart loses none of it, and serves the last good bundle at once.
 """
 
 from __future__ import annotations
@@ -79,10 +79,20 @@ MIGRATIONS = [
         requested_by TEXT
     );
     """,
+    """
+    CREATE TABLE webhook_deliveries (
+        delivery TEXT PRIMARY KEY,
+        body_sha256 TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX webhook_deliveries_by_body ON webhook_deliveries (body_sha256);
+    CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (at);
+    """,
 ]
 
 KEEP_COMPILES = 1000
 KEEP_HISTORY = 100_000
+KEEP_TRIGGERS = 10_000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -214,10 +224,28 @@ class ServerState:
 
     def record_trigger(self, *, at: float, source: str, reason: str | None,
                        requested_by: str | None) -> int:
-        cursor = self.store.execute(
-            "INSERT INTO triggers (at, source, reason, requested_by) VALUES (?, ?, ?, ?)",
-            (at, source, reason, requested_by))
-        return cursor.lastrowid or 0
+        """Record a trigger (keeping the newest `KEEP_TRIGGERS`); its id."""
+        with self.store.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO triggers (at, source, reason, requested_by) VALUES (?, ?, ?, ?)",
+                (at, source, reason, requested_by))
+            number = cursor.lastrowid or 0
+            db.execute("DELETE FROM triggers WHERE id <= ?", (number - KEEP_TRIGGERS,))
+        return number
+
+    def record_delivery(self, *, delivery: str, body_sha256: str, at: float,
+                        window: float) -> bool:
+        """Remember a webhook delivery; False when its id or its body was already seen
+        within `window` seconds (a replay). Older deliveries are forgotten."""
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM webhook_deliveries WHERE at < ?", (at - window,))
+            seen = db.execute("SELECT 1 FROM webhook_deliveries WHERE delivery = ? "
+                              "OR body_sha256 = ? LIMIT 1", (delivery, body_sha256)).fetchone()
+            if seen is not None:
+                return False
+            db.execute("INSERT INTO webhook_deliveries (delivery, body_sha256, at) "
+                       "VALUES (?, ?, ?)", (delivery, body_sha256, at))
+        return True
 
 
 def _filters(cluster_id: str | None, target: str | None) -> tuple[str, list[Any]]:

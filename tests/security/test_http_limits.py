@@ -14,6 +14,7 @@ import dataclasses
 import json
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def test_malformed_bodies_get_a_4xx_with_a_message(server: server_harness.Runnin
     report = server.client.post("/api/v1/config/sync/status", content=body, headers=headers)
     assert report.status_code == code, report.text
     assert report.json()["error"]
-    signed = {**headers, "X-GitHub-Event": "push",
+    signed = {**headers, "X-GitHub-Event": "push", "X-GitHub-Delivery": str(uuid.uuid4()),
               "X-Hub-Signature-256": auth.sign(server_harness.SECRET, body)}
     hook = server.anonymous.post(WEBHOOK, content=body, headers=signed)
     assert hook.status_code == code, hook.text
