@@ -37,10 +37,12 @@ SECRET = re.compile(r"^--(?:.+-)?(?:token|password|passwd|secret|api-key|apikey|
 """A flag that would take a secret's value in argv (seen by every user in `ps`)."""
 ESCAPE = "\x1b["
 
-_PENDING = pytest.mark.xfail(strict=True, reason="healer/scaler shell refactor in progress")
-"""healer and scaler are being moved onto one shared shell (--token-file, --log-level);
-until then their cases fail. Remove this when they pass (strict: an unexpected pass
-fails)."""
+_PENDING = pytest.mark.xfail(strict=True, reason="healer/scaler shell refactor in progress: "
+                             "`healer history --limit` and `scaler history --limit` have no "
+                             "help yet")
+"""healer and scaler, moved onto one shared shell (reconciler/core/container_cli.py) by
+another change, still lack help on `history --limit`. Remove this when they have it
+(strict: an unexpected pass fails)."""
 
 
 def _root() -> click.Context:
@@ -97,7 +99,7 @@ def test_every_command_and_option_has_help(name: str) -> None:
                 f"`converge {' '.join(words)}` {option.opts[0]} has no help"
 
 
-@pytest.mark.parametrize("name", _cases(pending=("healer", "scaler")))
+@pytest.mark.parametrize("name", _cases())
 def test_format_uses_the_shared_vocabulary(name: str) -> None:
     for words, command in _walk(name):
         for option in _options(command):
@@ -111,7 +113,7 @@ def test_format_uses_the_shared_vocabulary(name: str) -> None:
                 assert option.default == "human", where
 
 
-@pytest.mark.parametrize("name", _cases(pending=("healer", "scaler")))
+@pytest.mark.parametrize("name", _cases())
 def test_no_option_takes_a_secret_in_argv(name: str) -> None:
     for words, command in _walk(name):
         for option in _options(command):
@@ -120,9 +122,7 @@ def test_no_option_takes_a_secret_in_argv(name: str) -> None:
                                 "from a file (--…-file)")
 
 
-@pytest.mark.parametrize("name", [pytest.param(d, id=d, marks=[_PENDING]
-                                               if d in ("healer", "scaler") else [])
-                                  for d in DAEMONS])
+@pytest.mark.parametrize("name", DAEMONS)
 def test_every_daemon_has_the_same_logging_options(name: str) -> None:
     [(_, command), *_] = _walk(name)
     by_flag = {flag: option for option in _options(command) for flag in option.opts}
