@@ -81,7 +81,8 @@ def test_pages_need_a_token(server: h.RunningServer, path: str) -> None:
     assert anonymous.status_code == 401 and "token" in anonymous.text
     wrong = server.anonymous.get(path, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
-    assert server.anonymous.get(path, headers={"Cookie": "converge_token=nope"}).status_code == 401
+    assert server.anonymous.get(path, headers={"Cookie": "converge_session=nope"}
+                                ).status_code == 401
     assert server.client.get(path).status_code == 200
 
 
@@ -91,8 +92,9 @@ def test_a_token_in_the_query_becomes_an_http_only_strict_cookie(server: h.Runni
         moved = browser.get(f"/ui/compiles?token={h.TOKEN}&x=1")
         assert moved.status_code == 303 and moved.headers["Location"] == "/ui/compiles?x=1"
         cookie = moved.headers["Set-Cookie"]
-        for part in (f"converge_token={h.TOKEN}", "HttpOnly", "SameSite=Strict", "Path=/ui/"):
+        for part in ("converge_session=", "HttpOnly", "SameSite=Strict", "Path=/ui/"):
             assert part in cookie
+        assert h.TOKEN not in cookie  # a session, never the token
         assert "Secure" not in cookie  # plain http on loopback
         page = browser.get("/ui/compiles")  # the client now sends the cookie
         assert page.status_code == 200 and "<h1>Compiles</h1>" in page.text

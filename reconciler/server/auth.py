@@ -2,15 +2,25 @@
 
 Pure checks (constant-time comparisons with `hmac.compare_digest`) and two middlewares:
 one for the API, one for the console (a browser cannot send a bearer header, so
-`/ui/?token=T` moves the token into an HttpOnly, SameSite=Strict cookie). Health, status
-and metrics stay open; the webhook carries its own signature instead of a token.
+`/ui/?token=T` signs the browser in with an HttpOnly, SameSite=Strict session cookie).
+Health, status and metrics stay open; the webhook carries its own signature instead of a
+token.
+
+The session cookie never holds the token: it is `<expiry>.<HMAC-SHA256(token,
+"converge-console|<expiry>")>`, valid for `SESSION_SECONDS` and for the console only, so
+a leaked cookie neither reveals a token nor opens the API, and removing a token from the
+token file ends its sessions. It is `Secure` when the request came over TLS: directly,
+or through a proxy listed as trusted that says so in `X-Forwarded-Proto` (the header is
+ignored from anyone else), or always with `cookie_secure`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Collection, Sequence
+import time
+import urllib.parse
+from collections.abc import Callable, Collection, Sequence
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -19,7 +29,9 @@ from converge.reconciler.core import tokens as tokens_
 
 API_PREFIX = "/api/"
 CONSOLE_PREFIX = "/ui/"
-COOKIE = "converge_token"
+COOKIE = "converge_session"
+SESSION_SECONDS = 12 * 3600
+"""How long a console sign-in lasts."""
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="converge"'}
 
 
@@ -86,32 +98,84 @@ _CONSOLE_401 = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">
                 "</body></html>")
 
 
-def console_middleware(tokens: Sequence[str] | None) -> Middleware:
-    """Guard `/ui/` with the API's tokens: a bearer header, or a cookie set by `?token=`.
+def session_cookie(token: str, *, now: float, lifetime: float = SESSION_SECONDS) -> str:
+    """A console session for `token`, valid until `now + lifetime` (never the token)."""
+    expiry = int(now + lifetime)
+    return f"{expiry}.{_session_mac(token.encode('utf-8'), expiry)}"
+
+
+def session_ok(cookie: str | None, tokens: Sequence[bytes], *, now: float) -> bool:
+    """Whether `cookie` is an unexpired session signed with one of `tokens`."""
+    if not cookie:
+        return False
+    expiry_text, _, mac = cookie.partition(".")
+    if not expiry_text.isdigit() or len(expiry_text) > 12 or int(expiry_text) <= now:
+        return False
+    expiry = int(expiry_text)
+    found = False
+    for token in tokens:  # no early exit, as in token_ok
+        found |= hmac.compare_digest(mac.encode("ascii", "replace"),
+                                     _session_mac(token, expiry).encode("ascii"))
+    return found
+
+
+def _session_mac(token: bytes, expiry: int) -> str:
+    return hmac.new(token, f"converge-console|{expiry}".encode(), hashlib.sha256).hexdigest()
+
+
+def query_token(raw_query: str) -> str | None:
+    """`token` of a raw query string, percent-decoded with `+` kept as `+` (base64 tokens
+    hold `+`; a browser sends one typed in the address bar as it is)."""
+    for pair in raw_query.split("&"):
+        key, sep, value = pair.partition("=")
+        if urllib.parse.unquote(key) == "token" and sep:
+            return urllib.parse.unquote(value)
+    return None
+
+
+def is_https(request: web.BaseRequest, *, trusted_proxies: Collection[str]) -> bool:
+    """Whether the browser reached us over TLS: directly, or through a trusted proxy that
+    says so in `X-Forwarded-Proto` (anyone else could send that header)."""
+    if request.transport is not None and request.transport.get_extra_info("sslcontext"):
+        return True
+    if request.remote in trusted_proxies:
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        return proto == "https"
+    return False
+
+
+def console_middleware(tokens: Sequence[str] | None, *, cookie_secure: bool = False,
+                       trusted_proxies: Collection[str] = (),
+                       clock: Callable[[], float] = time.time) -> Middleware:
+    """Guard `/ui/` with the API's tokens: a bearer header, or a session cookie set by
+    `?token=`.
 
     A right `?token=` answers 303 to the same page without it and sets the HttpOnly,
-    SameSite=Strict cookie (so the token leaves the address bar and history); a wrong
-    one, or none, answers 401. None disables auth.
+    SameSite=Strict session cookie (so the token leaves the address bar and history); a
+    wrong one, or none, answers 401. None disables auth.
     """
     encoded = [token.encode("utf-8") for token in tokens] if tokens is not None else None
+    proxies = frozenset(trusted_proxies)
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if encoded is None or not request.path.startswith(CONSOLE_PREFIX):
             return await handler(request)
-        if "token" in request.query:
-            given = request.query["token"]
+        given = query_token(request.rel_url.raw_query_string)
+        if given is not None:
             if not token_ok(given, encoded):
                 return _console_unauthorized()
             query = [(key, value) for key, value in request.query.items() if key != "token"]
             response = web.Response(status=303, headers={
                 "Location": str(request.rel_url.with_query(query)),
                 "Cache-Control": "no-store"})
-            response.set_cookie(COOKIE, given, path=CONSOLE_PREFIX, httponly=True,
-                                samesite="Strict", secure=request.secure)
+            secure = cookie_secure or is_https(request, trusted_proxies=proxies)
+            response.set_cookie(COOKIE, session_cookie(given, now=clock()),
+                                path=CONSOLE_PREFIX, httponly=True, samesite="Strict",
+                                secure=secure, max_age=SESSION_SECONDS)
             return response
         if (bearer_ok(request.headers.get("Authorization"), encoded)
-                or token_ok(request.cookies.get(COOKIE), encoded)):
+                or session_ok(request.cookies.get(COOKIE), encoded, now=clock())):
             return await handler(request)
         return _console_unauthorized()
 

@@ -84,11 +84,18 @@ def _read_secret(path: Path, option: str) -> str:
 @click.option("--daemon", "daemons", multiple=True, callback=_daemons, metavar="NAME=URL",
               help="A daemon (notifier, healer, scaler) whose /status the console shows; "
                    "repeatable.")
+@click.option("--cookie-secure", is_flag=True,
+              help="Always mark the console's session cookie Secure (TLS ends in a proxy "
+                   "in front of the server).")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="ADDR",
+              help="A proxy address whose X-Forwarded-Proto is believed (for the console "
+                   "cookie's Secure flag); repeatable.")
 @conventions.log_options
 def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], interval: float,
           token_file: Path | None, insecure_no_auth: bool, webhook_secret_file: Path | None,
           db: Path, cache_dir: Path, compile_in: str, daemons: tuple[tuple[str, str], ...],
-          log_format: str, log_level: str) -> None:
+          cookie_secure: bool, trusted_proxies: tuple[str, ...], log_format: str,
+          log_level: str) -> None:
     """Compile a Git repository of specs and serve each target's bundle to sidecars.
 
     Fetches BRANCH of REPO every INTERVAL and on each GitHub push webhook, compiles new
@@ -123,7 +130,8 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     settings = Settings(repo=repo, branch=branch, path=subdir.strip("/"), db=db,
                         cache_dir=cache_dir, interval=interval, tokens=tokens,
                         webhook_secret=secret, version=package_version(), compile_in=compile_in,
-                        daemons=daemons, listen=listen)
+                        daemons=daemons, listen=listen, cookie_secure=cookie_secure,
+                        trusted_proxies=tuple(trusted_proxies))
     try:
         server = ConfigServer(settings)
     except StoreError as error:

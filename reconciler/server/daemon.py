@@ -52,6 +52,10 @@ class Settings:
     """(name, base URL) of the daemons whose `/status` the console shows (`--daemon`)."""
     listen: tuple[str, int] | None = None
     """Where it listens (for the warning `--insecure-no-auth` logs)."""
+    cookie_secure: bool = False
+    """Always mark the console's session cookie `Secure` (TLS ends in front of us)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses whose `X-Forwarded-Proto` is believed (the TLS-terminating proxy)."""
 
 
 class ConfigServer:
@@ -89,7 +93,9 @@ class ConfigServer:
                                  listen=self.settings.listen)
         middlewares = [auth.bearer_middleware(self.settings.tokens,
                                               open_paths={api.WEBHOOK_PATH}),
-                       auth.console_middleware(self.settings.tokens)]
+                       auth.console_middleware(
+                           self.settings.tokens, cookie_secure=self.settings.cookie_secure,
+                           trusted_proxies=self.settings.trusted_proxies)]
         return self.runtime.app(routes=self._routes, middlewares=middlewares, limits=LIMITS)
 
     def _routes(self, app: web.Application) -> None:

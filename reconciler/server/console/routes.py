@@ -58,8 +58,8 @@ def add_routes(app: web.Application, server: Service) -> None:
 
 async def _to_prefix(request: web.Request) -> web.Response:
     """`/ui` → `/ui/`, keeping the query (a `?token=` still sets the cookie there)."""
-    raise web.HTTPPermanentRedirect(request.rel_url.with_path(PREFIX)
-                                    .with_query(request.rel_url.query))
+    query = request.rel_url.raw_query_string  # as sent: a `+` in a token stays a `+`
+    raise web.HTTPPermanentRedirect(PREFIX + (f"?{query}" if query else ""))
 
 
 async def _client(app: web.Application) -> AsyncIterator[None]:
