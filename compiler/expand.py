@@ -137,6 +137,7 @@ def _group(resource: Resource, project: model.Project) -> model.RuleGroup:
         tiered=tuple(tiered),
         origin=_origin(resource),
         tests=_tests(resource, spec.tests),
+        spec_name=spec.name,
     )
 
 

@@ -49,7 +49,7 @@ class Project:
     targets: dict[str, Target]
     external_labels: dict[str, str]
     notifier_url: str
-    default_interval: str
+    default_interval: str | None
     default_labels: dict[str, str]
     default_annotations: dict[str, str]
     origin: Origin | None
@@ -80,7 +80,9 @@ class Rule:
 @dataclasses.dataclass(frozen=True, slots=True)
 class RuleGroup:
     name: str
-    interval: str
+    """The RuleGroup's `metadata.name`: its file names and its name in converge."""
+    interval: str | None
+    """None: the target's global evaluation interval applies."""
     limit: int | None
     query_offset: str | None
     labels: dict[str, str] | None
@@ -92,6 +94,13 @@ class RuleGroup:
     origin: Origin
     tests: tuple[SpecTest, ...] = ()
     """Rule unit tests (`converge test`); never rendered."""
+    spec_name: str | None = None
+    """`spec.name`: the group's name in rendered files when it differs from `name`."""
+
+    @property
+    def group_name(self) -> str:
+        """The name Prometheus and vmalert know the group by (in every rendered file)."""
+        return self.spec_name or self.name
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -50,8 +50,8 @@ class Targets(Spec):
 class RuleDefaults(Spec):
     """Applied to every rule group and rule that does not say otherwise."""
 
-    interval: Duration = "1m"
-    """Evaluation interval of groups that set none."""
+    interval: Duration | None = None
+    """Evaluation interval of groups that set none; unset, each target's global one applies."""
     labels: Labels = Field(default_factory=dict)
     """Labels added to every rule (a rule's own labels win)."""
     annotations: dict[str, str] = Field(default_factory=dict)

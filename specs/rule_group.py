@@ -145,8 +145,10 @@ def _both_targets() -> list[TargetName]:
 class RuleGroupSpec(Spec):
     """Alerting and recording rules evaluated together at one interval."""
 
+    name: Annotated[str, Field(min_length=1)] | None = None
+    """The group's name in rendered files, its identity in Prometheus; `metadata.name` if unset."""
     interval: Duration | None = None
-    """Evaluation interval, not `0s`; the Project's `defaults.interval` when unset."""
+    """Evaluation interval, not `0s`; else the Project's `defaults.interval`, else the target's."""
     limit: Annotated[int, Field(ge=0)] | None = None
     """Most alerts or series one rule may produce (Prometheus ≥ 2.31, vmalert ≥ 1.78)."""
     query_offset: Duration | None = None

@@ -32,7 +32,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
                 if value is not None and parse_duration(value) == 0:
                     yield ctx.diag(route.origin.child(field), CODE, f"{field} cannot be zero")
     for group in model.groups:
-        if parse_duration(group.interval) == 0:
+        if group.interval is not None and parse_duration(group.interval) == 0:
             yield ctx.diag(group.origin.child("interval"), CODE, "interval cannot be zero")
     for group in model.groups:
         for test in group.tests:

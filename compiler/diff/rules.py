@@ -222,6 +222,7 @@ def tier_value(rule: Rule) -> str | None:
 
 def _group_fields(before: RuleGroup, after: RuleGroup) -> list[FieldChange]:
     fields = [FieldChange(name, text(b), text(a)) for name, b, a in (
+        ("name", before.group_name, after.group_name),
         ("interval", before.interval, after.interval),
         ("limit", before.limit, after.limit),
         ("query_offset", before.query_offset, after.query_offset),

@@ -1,7 +1,9 @@
 """Import Prometheus rule files and Prometheus Operator `PrometheusRule` objects.
 
-Each rule group becomes one `RuleGroup` document. Its name is made a valid, unique
-converge name; the original group name, file and object are kept in annotations, and
+Each rule group becomes one `RuleGroup` document. Its `metadata.name` is made a valid,
+unique converge name (for file names); the group's own name stays its name in every
+rendered file (`spec.name` when the two differ), so alerts keep their identity. The
+original file and object are kept in annotations, and
 fields converge has no place for are kept there too (as JSON), so nothing is lost.
 Group fields only vmalert knows go under `spec.vmalert`. One output file per source file.
 """
@@ -21,7 +23,7 @@ _GROUP_FIELDS = {"name", "interval", "limit", "query_offset", "labels", "rules",
                  *vmalert_options.GROUP_FIELDS}
 _RULE_FIELDS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations",
                 "debug", "update_entries_limit"}
-_SPEC_ORDER = ("interval", "limit", "queryOffset", "labels", "targets", "vmalert", "rules")
+_SPEC_ORDER = ("name", "interval", "limit", "queryOffset", "labels", "targets", "vmalert", "rules")
 OPERATOR_API = "monitoring.coreos.com/"
 ANNOTATION = "converge.io/"
 
@@ -142,6 +144,8 @@ def _group(raw: dict[str, Any], *, path: str, origin: str, where: str, names: na
                            extra=extra, index=index))
     spec["rules"] = rules
     name = names.allocate(source_name, fallback="group")
+    if name != source_name:
+        spec = {"name": source_name, **spec}
     annotations = {f"{ANNOTATION}source-file": path, f"{ANNOTATION}source-group": source_name}
     if origin:
         annotations[f"{ANNOTATION}source-object"] = origin

@@ -84,7 +84,7 @@ def _group_view(group: RuleGroup, target: str, version: tuple[int, ...]) -> dict
     labels = group.labels if group.labels and targets.supports(
         "group.labels", target, version) else None
     return {
-        "name": group.name,
+        "name": group.group_name,
         "interval": group.interval,
         "limit": group.limit,
         "query_offset": group.query_offset,

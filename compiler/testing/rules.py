@@ -21,6 +21,8 @@ from converge.compiler.testing.results import title
 from converge.specs.rule_tests import RuleTest
 
 TESTS_DIR = "tests"
+_PROMTOOL_INTERVAL = "1m"
+"""promtool's own default evaluation interval, for groups that set none."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ def promtool_test(group: RuleGroup, spec: RuleTest, rule_file: str,
     """promtool's test document for one case (snake_case keys, one test group)."""
     external = spec.external_labels
     case: dict[str, Any] = {
-        "interval": spec.interval or group.interval,
+        "interval": spec.interval or group.interval or _PROMTOOL_INTERVAL,
         "external_labels": dict(model.project.external_labels if external is None
                                 else external),
         "input_series": [{"series": s.series, "values": s.values} for s in spec.input_series],
@@ -82,7 +84,8 @@ def promtool_test(group: RuleGroup, spec: RuleTest, rule_file: str,
             "exp_samples": [{"labels": s.labels, "value": s.value} for s in t.exp_samples],
         } for t in spec.promql_expr_tests],
     }
-    return {"rule_files": [rule_file], "evaluation_interval": group.interval, "tests": [case]}
+    return {"rule_files": [rule_file],
+            "evaluation_interval": group.interval or _PROMTOOL_INTERVAL, "tests": [case]}
 
 
 def _dump(document: dict[str, Any]) -> str:
