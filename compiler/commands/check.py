@@ -44,8 +44,8 @@ def check_and_report(path: Path, output_format: str, color: bool | None
     """Run the checks on PATH and print the diagnostics in the chosen format on stdout."""
     result = run_checks(path)
     use_color = conventions.use_color(sys.stdout, color)
-    click.echo(report_text(result, path, output_format, color=use_color), nl=False,
-               color=use_color)
+    text = report_text(result, path=path, output_format=output_format, color=use_color)
+    click.echo(text, nl=False, color=use_color)
     return result
 
 
@@ -69,7 +69,7 @@ def run_checks(path: Path) -> pipeline.CheckResult:
     return pipeline.check(files, worker=worker)
 
 
-def report_text(result: pipeline.CheckResult, path: Path, output_format: str, *,
+def report_text(result: pipeline.CheckResult, *, path: Path, output_format: str,
                 color: bool = False) -> str:
     """The diagnostics of RESULT in OUTPUT_FORMAT (`FORMATS`), paths shown under PATH."""
     from converge.compiler.formats import FORMATTERS, human

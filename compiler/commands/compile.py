@@ -48,7 +48,7 @@ def compile_command(path: Path, output: Path, check_only: bool, output_format: s
         result = run_checks(path)
     finally:
         git.close()
-    printer = _Printer(result, path, output_format)
+    printer = _Printer(result, path=path, output_format=output_format)
     printer.diagnostics(color)
     from converge.compiler import bundle, render, writer
     from converge.compiler.parallel import render_worker
@@ -91,14 +91,16 @@ class _Printer:
     """Where compile's report goes: human diagnostics to stderr as they are known (they are
     progress), a machine format's one document to stdout once the outcome is known."""
 
-    def __init__(self, result: pipeline.CheckResult, path: Path, output_format: str) -> None:
+    def __init__(self, result: pipeline.CheckResult, *, path: Path, output_format: str
+                 ) -> None:
         self.result, self.path, self.output_format = result, path, output_format
 
     def diagnostics(self, color: bool | None) -> None:
         """Human diagnostics, on stderr (a machine format prints them in `done`)."""
         if self.output_format == "human" and self.result.diagnostics:
             use_color = conventions.use_color(sys.stderr, color)
-            click.echo(report_text(self.result, self.path, "human", color=use_color),
+            click.echo(report_text(self.result, path=self.path, output_format="human",
+                                   color=use_color),
                        nl=False, err=True, color=use_color)
 
     def done(self, *, output: Path, check_only: bool, written: bool = False,
@@ -112,7 +114,8 @@ class _Printer:
         if diff:  # stdout holds the document alone
             click.echo(diff, nl=False, err=True)
         if self.output_format != "json":
-            click.echo(report_text(self.result, self.path, self.output_format), nl=False)
+            click.echo(report_text(self.result, path=self.path,
+                                   output_format=self.output_format), nl=False)
             return
         from converge.compiler.formats import json_format
         from converge.compiler.formats.report import Report

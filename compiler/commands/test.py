@@ -48,7 +48,8 @@ def command(path: Path, output_format: str, output: IO[str] | None,
     root = path.as_posix().rstrip("/") or "/"
     stream = output if output is not None else sys.stdout
     use_color = conventions.use_color(stream, color)
-    checked = _check(path, output_format, root, color, output)
+    checked = _check(path, output_format=output_format, root=root, color=color,
+                     output=output)
     assert checked.model is not None
     cases = rules.cases(checked.model)
     results: list[Result] = routing.run(checked.model)
@@ -73,7 +74,7 @@ def command(path: Path, output_format: str, output: IO[str] | None,
     raise SystemExit(EXIT_OK if all(r.passed for r in results) else EXIT_FAILED)
 
 
-def _check(path: Path, output_format: str, root: str, color: bool | None,
+def _check(path: Path, *, output_format: str, root: str, color: bool | None,
            output: IO[str] | None) -> pipeline.CheckResult:
     """Check the specs; print their problems, and stop on errors (exit 1).
 
