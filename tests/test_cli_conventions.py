@@ -37,14 +37,6 @@ SECRET = re.compile(r"^--(?:.+-)?(?:token|password|passwd|secret|api-key|apikey|
 """A flag that would take a secret's value in argv (seen by every user in `ps`)."""
 ESCAPE = "\x1b["
 
-_PENDING = pytest.mark.xfail(strict=True, reason="healer/scaler shell refactor in progress: "
-                             "`healer history --limit` and `scaler history --limit` have no "
-                             "help yet")
-"""healer and scaler, moved onto one shared shell (reconciler/core/container_cli.py) by
-another change, still lack help on `history --limit`. Remove this when they have it
-(strict: an unexpected pass fails)."""
-
-
 def _root() -> click.Context:
     group = converge_group()
     return click.Context(group, info_name="converge", **group.context_settings)
@@ -73,9 +65,8 @@ def _names() -> list[str]:
     return converge_group().list_commands(_root())
 
 
-def _cases(*, pending: tuple[str, ...] = ()) -> list[Any]:
-    return [pytest.param(name, id=name, marks=[_PENDING] if name in pending else [])
-            for name in _names()]
+def _cases() -> list[Any]:
+    return [pytest.param(name, id=name) for name in _names()]
 
 
 def _options(command: click.Command) -> list[click.Option]:
@@ -90,7 +81,7 @@ def test_the_walk_sees_every_command() -> None:
         ["import", "prometheus-rules"], ["import", "compose"], ["import", "alertmanager"]]
 
 
-@pytest.mark.parametrize("name", _cases(pending=("healer", "scaler")))
+@pytest.mark.parametrize("name", _cases())
 def test_every_command_and_option_has_help(name: str) -> None:
     for words, command in _walk(name):
         assert (command.help or "").strip(), f"`converge {' '.join(words)}` has no help"
@@ -176,6 +167,15 @@ def test_every_option_is_read_from_its_environment_variable(
         monkeypatch.delenv(variable)
         sampled += 1
     assert sampled or name == "import", f"no option of `converge {name}` was tried"
+
+
+@pytest.mark.parametrize("name", _cases())
+def test_hidden_options_are_not_read_from_the_environment(name: str) -> None:
+    """A testing-only flag (`sidecar --no-validate`) is never switched on by a variable."""
+    for words, command in _walk(name):
+        for param in command.params:
+            if isinstance(param, click.Option) and param.hidden:
+                assert not param.allow_from_autoenv, (words, param.opts)
 
 
 def _all_words() -> list[Any]:

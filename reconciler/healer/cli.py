@@ -43,7 +43,8 @@ def healer_group(ctx: click.Context, /, workers: int, **shared: Any) -> None:
               show_default=True, help="The healer's SQLite file.")
 @click.option("--container", metavar="NAME|ID", help="Only this container (name or id prefix).")
 @click.option("--service", help="Only this service.")
-@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True,
+              help="At most this many rows of each table.")
 @conventions.format_option("human", "json")
 def history(db: Path, container: str | None, service: str | None, limit: int,
             output_format: str) -> None:

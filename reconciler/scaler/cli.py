@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from converge.compiler.commands import conventions
-from converge.reconciler.core import container_cli
+from converge.reconciler.core import container_cli, secretaccess
 
 DEFAULT_DB = "converge-scaler.db"
 DEFAULT_LISTEN = "127.0.0.1:9403"
@@ -52,9 +52,12 @@ def _labels(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 @click.option("--interval", default="15s", show_default=True, metavar="DURATION",
               help="How often containers are reconciled; queries run at each pool's "
                    "scaling.interval.")
+@secretaccess.options
 @click.pass_context
 def scaler_group(ctx: click.Context, /, prometheus: str | None, network: str | None,
-                 labels: tuple[str, ...], interval: str, **shared: Any) -> None:
+                 labels: tuple[str, ...], interval: str, secrets_dir: Path | None,
+                 secret_env_names: tuple[str, ...], secret_env_prefixes: tuple[str, ...],
+                 **shared: Any) -> None:
     """Keep each WorkerPool's container count right for its load, from Prometheus metrics.
 
     Holds the count when Prometheus fails; see docs/scaler.md.
@@ -71,14 +74,17 @@ def scaler_group(ctx: click.Context, /, prometheus: str | None, network: str | N
 
     raise SystemExit(daemon.run(daemon.Options(
         common=common, prometheus=prometheus, interval=_seconds(interval), network=network,
-        labels=_labels(labels))))
+        labels=_labels(labels), secret_access=secretaccess.from_options(
+            secrets_dir=secrets_dir, secret_env_names=secret_env_names,
+            secret_env_prefixes=secret_env_prefixes))))
 
 
 @scaler_group.command("history")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
               show_default=True, help="The scaler's SQLite file.")
 @click.option("--pool", help="Only this pool.")
-@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True,
+              help="At most this many rows of each table.")
 @conventions.format_option("human", "json")
 def history(db: Path, pool: str | None, limit: int, output_format: str) -> None:
     """Decisions (newest first) with their inputs and reasons, and container actions."""
