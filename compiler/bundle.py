@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from converge.compiler.model import Model
+from converge.compiler.render import secrets
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = "converge/manifest/v1"
@@ -71,11 +72,21 @@ def build(rendered: Mapping[str, str], model: Model, *, version: str,
         "source": dataclasses.asdict(source) if source else None,
         "bundleHash": pairs_hash(digests),
         "targets": targets,
-        "files": [{"path": path, "target": target_of(path), "size": len(data),
-                   "sha256": digests[path]} for path, data in files.items()],
+        "files": [_entry(path, data, digests[path], rendered[path], model)
+                  for path, data in files.items()],
     }
     files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
     return Bundle(files, manifest)
+
+
+def _entry(path: str, data: bytes, digest: str, text: str, model: Model) -> dict[str, Any]:
+    """A file's manifest entry; `secrets` lists where a host resolves a secret in it."""
+    entry: dict[str, Any] = {"path": path, "target": target_of(path), "size": len(data),
+                             "sha256": digest}
+    found = secrets.positions(path, text, model)
+    if found:
+        entry["secrets"] = found
+    return entry
 
 
 def manifest_without_source(data: bytes) -> bytes:

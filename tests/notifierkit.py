@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from converge.compiler.bundle import sha256
+from converge.reconciler.core.secretaccess import SecretAccess
 from converge.reconciler.notifier.daemon import NotifierDaemon, Settings
 from converge.specs.channel import CHANNEL_TYPES, NOTIFIER_TYPES
 
@@ -65,7 +66,10 @@ def payload(*, status: str = "firing", alerts: int = 1, group: str = "g",
 async def running(settings: Settings, *, environ: Mapping[str, str] | None = None,
                   **options: Any) -> AsyncIterator[tuple[NotifierDaemon, str]]:
     """A notifier serving on a free loopback port, stopped (gracefully) on exit."""
-    daemon = NotifierDaemon(settings, environ=dict(environ or {}), **options)
+    environ = dict(environ or {})
+    options.setdefault("secret_access", SecretAccess(env_names=frozenset(environ),
+                                                     environ=environ))
+    daemon = NotifierDaemon(settings, environ=environ, **options)
     stop = asyncio.Event()
     listening: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(daemon.serve(stop=stop, on_listening=listening.set_result))

@@ -16,6 +16,7 @@ import realtargets
 import sidecar_bundles
 
 from converge.reconciler.core import TemporaryError
+from converge.reconciler.core.secretaccess import SecretAccess
 from converge.reconciler.sidecar import daemon
 from converge.reconciler.sidecar.sync import Report
 
@@ -41,11 +42,14 @@ class Rig:
             f"http://127.0.0.1:{self.port}/-/reload")
 
     def sidecar(self, *, validate: bool = False, source: str | None = None,
-                token: str | None = None) -> daemon.Sidecar:
-        """A started sidecar on this rig (closed at teardown)."""
+                token: str | None = None,
+                secret_access: SecretAccess | None = None) -> daemon.Sidecar:
+        """A started sidecar on this rig (closed at teardown); it may read the secret
+        variable HOOK_URL unless `secret_access` says otherwise."""
         options = daemon.Options(
             source=source or f"dir:{self.source}", target=self.target, dest=self.dest,
-            reload_url=self.reload_url, interval=1.0, validate=validate, token=token)
+            reload_url=self.reload_url, interval=1.0, validate=validate, token=token,
+            secret_access=secret_access or SecretAccess(env_names=frozenset({"HOOK_URL"})))
         sidecar = daemon.Sidecar(options)
         self.sidecars.append(sidecar)
         sidecar.start()

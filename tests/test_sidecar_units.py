@@ -11,6 +11,7 @@ import pytest
 import sidecar_bundles
 
 from converge.compiler.render import secrets as compiler_secrets
+from converge.reconciler.core.secretaccess import SecretAccess
 from converge.reconciler.sidecar import bundles, decide, expect, secrets
 from converge.reconciler.sidecar.decide import State, Step
 from converge.reconciler.sidecar.publish import METADATA, Publisher, PublishError
@@ -127,30 +128,46 @@ def test_secret_pattern_is_the_compilers() -> None:
 
 def test_secrets_resolve_env_and_file_as_quoted_yaml(tmp_path: Path) -> None:
     (tmp_path / "token").write_text('s3"cr\\et\n')
-    placeholder = compiler_secrets.placeholder({"file": str(tmp_path / "token")})
+    placeholder = compiler_secrets.placeholder({"file": "token"})
     files = {"a.yaml": f'url: "https://converge-secret.invalid/env/URL"\n'
                        f'token: "{placeholder}"\n'.encode(), "b.yaml": b"plain: 1\n"}
-    resolved = secrets.resolve(files, env={"URL": "http://h/x?a=1"}.get,
-                               file=secrets.file_lookup(lambda p: Path(p).read_bytes()))
+    access = SecretAccess(directory=tmp_path, env_names=frozenset({"URL"}),
+                          environ={"URL": "http://h/x?a=1"})
+    positions = {"a.yaml": [{"pointer": "/url", "env": "URL"},
+                            {"pointer": "/token", "file": "token"}]}
+    resolved = secrets.resolve(files, positions, env=access.env, file=access.file)
     import yaml
 
     assert yaml.safe_load(resolved.files["a.yaml"]) == {"url": "http://h/x?a=1",
                                                          "token": 's3"cr\\et'}
     assert resolved.sensitive == {"a.yaml"}
+    assert resolved.values == {"http://h/x?a=1", 's3"cr\\et'}
     assert resolved.files["b.yaml"] == files["b.yaml"]
 
 
-@pytest.mark.parametrize(("text", "env", "reason"), [
-    pytest.param('u: "https://converge-secret.invalid/env/NOPE"\n', {}, "NOPE is not",
+_AT_U = {"a.yaml": [{"pointer": "/u", "env": "X"}]}
+
+
+@pytest.mark.parametrize(("text", "positions", "env", "reason"), [
+    pytest.param('u: "https://converge-secret.invalid/env/X"\n', _AT_U, {}, "X is not",
                  id="missing"),
-    pytest.param("u: https://converge-secret.invalid/env/X\n", {"X": "v"}, "not a whole",
-                 id="unquoted"),
-    pytest.param('u: "https://converge-secret.invalid/env/X"\n', {"X": "a\x07"}, "control",
-                 id="control-characters"),
+    pytest.param("u: https://converge-secret.invalid/env/X\n", _AT_U, {"X": "v"},
+                 "whole double-quoted", id="unquoted"),
+    pytest.param('u: "https://converge-secret.invalid/env/X"\n', _AT_U, {"X": "a\x07"},
+                 "control", id="control-characters"),
+    pytest.param('u: "https://converge-secret.invalid/env/X"\n', {}, {"X": "v"},
+                 "not at a position", id="no-position"),
+    pytest.param('u: "https://converge-secret.invalid/env/X"\n'
+                 'n: "see https://converge-secret.invalid/env/X"\n', _AT_U, {"X": "v"},
+                 "line 2 is not at a position", id="stray-copy"),
+    pytest.param('u: "https://converge-secret.invalid/env/Y"\n', _AT_U, {"X": "v"},
+                 "does not hold the placeholder", id="other-reference"),
 ])
-def test_secrets_refuse(text: str, env: dict[str, str], reason: str) -> None:
+def test_secrets_refuse(text: str, positions: dict[str, list[dict[str, str]]],
+                        env: dict[str, str], reason: str) -> None:
     with pytest.raises(secrets.SecretError, match=reason):
-        secrets.resolve({"a.yaml": text.encode()}, env=env.get, file=lambda _: None)
+        secrets.resolve({"a.yaml": text.encode()}, positions, env=env.get,
+                        file=lambda _: None)
 
 
 def _candidate(n: int, target: str = "prometheus") -> bundles.Candidate:

@@ -93,6 +93,9 @@ def _start(sup: processes.Supervisor, *, example: Path, say: Callable[[str], Non
     token_file = workdir / "token"
     token_file.write_text(TOKEN + "\n", encoding="utf-8")
     secrets = {name: f"{sink.url}/secret/{name}" for name in secret_names}
+    # each daemon reads only the secrets it is allowed: the demo's files and variables
+    allowed = ["--secrets-dir", str(workdir / "secrets"),
+               *(flag for name in sorted(secrets) for flag in ("--secret-env", name))]
 
     server = sup.start("server", [
         *CONVERGE, "serve", "--repo", str(workdir / "repo"), "--branch", "main",
@@ -114,7 +117,7 @@ def _start(sup: processes.Supervisor, *, example: Path, say: Callable[[str], Non
                 "--dest", str(dests[target]), "--reload-url", f"{url[target]}/-/reload",
                 "--cluster-id", CLUSTER, "--interval", "1s", "--token-file", str(token_file),
                 "--listen", f"127.0.0.1:{ports['sc-' + target]}", "--log-format", "text",
-                *extra]
+                *allowed, *extra]
 
     # Alertmanager does not start without a configuration: publish it once first.
     sup.run("sidecar-alertmanager-once", sidecar_argv("alertmanager", "--once"), env=secrets)
@@ -160,7 +163,8 @@ def _start(sup: processes.Supervisor, *, example: Path, say: Callable[[str], Non
     notifier = sup.start("notifier", [
         *CONVERGE, "notifier", "--bundle", url["server"],
         "--listen", f"127.0.0.1:{ports['notifier']}", "--db", str(workdir / "notifier.db"),
-        "--token-file", str(token_file), "--reload-interval", "1s", "--log-format", "text"],
+        "--token-file", str(token_file), "--reload-interval", "1s", "--log-format", "text",
+        *allowed, "--secret-env", workspace.DEMO_TOKEN_ENV],
         env={workspace.DEMO_TOKEN_ENV: "demo"})
     sup.wait_ready(notifier, url["notifier"] + "/health/live")
     say(f"notifier           {url['notifier']} → sink {sink.url}")

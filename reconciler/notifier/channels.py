@@ -1,7 +1,9 @@
 """The channels the notifier delivers to, read from the bundle's `reconciler/channels.json`.
 
 Pure: `parse` takes the document's bytes and two lookups (environment, files) that resolve
-the secret references (`{"env": NAME}`, `{"file": PATH}`) on this host. A channel whose
+the secret references (`{"env": NAME}`, `{"file": PATH}`) on this host, at the channels'
+secret fields only, and only as far as the operator allows (a lookup raises `LookupError`
+for a reference it does not allow: `converge.reconciler.core.secretaccess`). A channel whose
 secret is missing is kept with its `problem` set: messages for it are accepted and wait in
 the outbox until a later bundle load resolves it.
 """
@@ -106,7 +108,11 @@ def _secrets(spec: Mapping[str, Any], *, env: Lookup, file: Lookup) -> tuple[dic
     for key, reference in references.items():
         if reference is None:
             continue
-        value = _resolve(reference, env=env, file=file)
+        try:
+            value = _resolve(reference, env=env, file=file)
+        except LookupError as error:  # not allowed on this host (secretaccess.NotAllowed)
+            missing.append(f"{key} ({error})")
+            continue
         if value is None:
             where = (f"environment variable {reference['env']}" if "env" in reference
                      else f"file {reference.get('file')}")

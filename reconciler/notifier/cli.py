@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from converge.compiler.commands import conventions
-from converge.reconciler.core import StoreError, logs, runner
+from converge.reconciler.core import StoreError, logs, runner, secretaccess
 from converge.reconciler.core import tokens as core_tokens
 from converge.specs.common import parse_duration
 
@@ -66,10 +66,12 @@ def _base_urls(ctx: click.Context, param: click.Parameter,
               help="API base URL for a channel type (dingtalk, wecom, feishu), e.g. a proxy.")
 @click.option("--reload-interval", default="30s", show_default=True, callback=_duration,
               metavar="DURATION", help="How often to re-read the bundle's channels.")
+@secretaccess.options
 @conventions.log_options
 def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | None,
              insecure_no_auth: bool, dedup_window: float, max_age: float, base_urls: dict[str, str],
-             reload_interval: float, log_format: str, log_level: str) -> None:
+             reload_interval: float, log_format: str, log_level: str, secrets_dir: Path | None,
+             secret_env_names: tuple[str, ...], secret_env_prefixes: tuple[str, ...]) -> None:
     """Deliver Alertmanager notifications and daemon events without losing any.
 
     Takes Alertmanager webhook payloads at /hooks/alertmanager/<channel> and events at
@@ -96,6 +98,9 @@ def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | 
                         reload_interval=max(1.0, reload_interval), version=package_version())
     gc.freeze()  # the modules loaded so far leave the collector's scans: shorter pauses
     try:
-        raise SystemExit(asyncio.run(NotifierDaemon(settings).serve()))
+        access = secretaccess.from_options(secrets_dir=secrets_dir,
+                                           secret_env_names=secret_env_names,
+                                           secret_env_prefixes=secret_env_prefixes)
+        raise SystemExit(asyncio.run(NotifierDaemon(settings, secret_access=access).serve()))
     except StoreError as error:
         raise click.ClickException(str(error)) from None

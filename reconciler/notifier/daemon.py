@@ -25,6 +25,7 @@ from converge.reconciler.core import conditions, tokens
 from converge.reconciler.core.backoff import BackoffPolicy
 from converge.reconciler.core.loop import LoopSettings
 from converge.reconciler.core.runtime import Runtime
+from converge.reconciler.core.secretaccess import SecretAccess
 from converge.reconciler.notifier import api, channels, policy, source
 from converge.reconciler.notifier.metrics import DAEMON, NotifierMetrics
 from converge.reconciler.notifier.outbox import Outbox
@@ -60,23 +61,20 @@ class Settings:
     version: str = ""
 
 
-def _read_file(path: str) -> str | None:
-    try:
-        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
 class NotifierDaemon:
     """One notifier process (see the module docstring)."""
 
     def __init__(self, settings: Settings, *, environ: Mapping[str, str] = os.environ,
                  smtp_context: ssl.SSLContext | None = None,
-                 http_verify: ssl.SSLContext | bool = True) -> None:
+                 http_verify: ssl.SSLContext | bool = True,
+                 secret_access: SecretAccess | None = None) -> None:
         self.settings = settings
         self.runtime = Runtime(DAEMON, version=settings.version)
         self.metrics = NotifierMetrics(self.runtime.registry)
         self._environ = environ
+        self._secrets = (secret_access if secret_access is not None
+                         else SecretAccess(environ=environ))
+        """What the channels' secret references may read (default: no variable)."""
         self._source = source.BundleSource(settings.bundle,
                                            token=settings.tokens[0] if settings.tokens else None)
         self._http = HttpSender(timeout=settings.http_timeout, verify=http_verify)
@@ -87,7 +85,7 @@ class NotifierDaemon:
 
     def _load(self) -> dict[str, channels.Channel]:
         data, version = self._source.fetch()
-        found = channels.parse(data, env=self._environ.get, file=_read_file,
+        found = channels.parse(data, env=self._secrets.env, file=self._secrets.file,
                                base_urls=self.settings.base_urls)
         self.runtime.status.update({"bundle": self.settings.bundle, "bundleHash": version})
         broken = {name: c.problem for name, c in found.items() if c.problem}

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from converge.reconciler.core import http
 from converge.reconciler.core.container_daemon import Common, ContainerDaemon
+from converge.reconciler.core.secretaccess import SecretAccess
 from converge.reconciler.scaler.bundle import BundleSource
 from converge.reconciler.scaler.engine import DockerEngine
 from converge.reconciler.scaler.metrics import ScalerMetrics
@@ -37,6 +38,8 @@ class Options:
     interval: float = 15.0
     network: str | None = None
     labels: tuple[tuple[str, str], ...] = ()
+    secret_access: SecretAccess = dataclasses.field(default_factory=SecretAccess)
+    """What the pools' secret references may read on this host."""
 
 
 def run(options: Options) -> int:
@@ -52,7 +55,8 @@ def run(options: Options) -> int:
     records = Records(common.db)
     outbox = shell.outbox(sent=lambda level, result: metrics.events.labels(level, result).inc())
     scaler = Scaler(engine=engine, source=source, records=records, outbox=outbox,
-                    metrics=metrics, status=shell.runtime.status, pools=shell.current)
+                    metrics=metrics, status=shell.runtime.status, pools=shell.current,
+                    secret_access=options.secret_access)
     return shell.run(loop="scale", step=scaler.step, interval=options.interval,
                      routes=_routes(records),
                      closing=(scaler.close, source.close, engine.close, records.close))

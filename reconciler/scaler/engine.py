@@ -11,15 +11,14 @@ surfaces as `EngineError`.
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Protocol
 
 from converge.reconciler.core import dockerapi
 from converge.reconciler.core.dockerapi import EngineError
+from converge.reconciler.core.secretaccess import NotAllowed, SecretAccess
 from converge.reconciler.scaler.config import Pool
 from converge.reconciler.scaler.pools import HASH_LABEL, POOL_LABEL, Replica
 
@@ -57,26 +56,28 @@ def memory_bytes(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
 
 
-def resolve_env(pool: Pool, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The pool's env with secret references read from this host.
+def resolve_env(pool: Pool, access: SecretAccess | None = None) -> dict[str, str]:
+    """The pool's env with secret references read from this host, as far as its operator
+    allows (`access`; default: no variable, files under `secretaccess.DEFAULT_DIR`).
 
     Raises:
-        SecretError: an environment variable is unset or a file unreadable.
+        SecretError: a reference is not allowed, a variable unset or a file unreadable.
     """
-    environ = os.environ if environ is None else environ
+    access = SecretAccess() if access is None else access
     resolved: dict[str, str] = {}
     for key, value in pool.env:
         if isinstance(value, str):
             resolved[key] = value
-        elif "env" in value:
-            if value["env"] not in environ:
-                raise SecretError(f"env {key}: environment variable {value['env']} is not set")
-            resolved[key] = environ[value["env"]]
-        else:
-            try:
-                resolved[key] = Path(value["file"]).read_text(encoding="utf-8").rstrip("\n")
-            except OSError as error:
-                raise SecretError(f"env {key}: {error}") from None
+            continue
+        try:
+            found = access.env(value["env"]) if "env" in value else access.file(value["file"])
+        except NotAllowed as error:
+            raise SecretError(f"env {key}: {error}") from None
+        if found is None:
+            where = (f"environment variable {value['env']} is not set" if "env" in value
+                     else f"file {value['file']} cannot be read")
+            raise SecretError(f"env {key}: {where}")
+        resolved[key] = found
     return resolved
 
 

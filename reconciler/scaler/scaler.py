@@ -21,6 +21,7 @@ from typing import Any
 from converge.reconciler.core import conditions
 from converge.reconciler.core.events import Outbox
 from converge.reconciler.core.loop import TemporaryError
+from converge.reconciler.core.secretaccess import SecretAccess
 from converge.reconciler.core.status import Status
 from converge.reconciler.scaler import policy, pools
 from converge.reconciler.scaler.config import Pool
@@ -73,10 +74,12 @@ class Scaler:
     def __init__(self, *, engine: Engine, source: MetricsSource, records: Records,
                  outbox: Outbox, metrics: ScalerMetrics, status: Status,
                  pools: Callable[[], Sequence[Pool]], clock: Callable[[], float] = time.time,
-                 settle: float = pools.SETTLE, workers: int = 8) -> None:
+                 settle: float = pools.SETTLE, workers: int = 8,
+                 secret_access: SecretAccess | None = None) -> None:
         self.engine, self.source, self.records, self.outbox = engine, source, records, outbox
         self.metrics, self.status, self.pools, self.clock = metrics, status, pools, clock
         self.settle = settle
+        self.secret_access = secret_access
         self.states = records.states()
         self._decisions = _recent(records)
         self.watched: dict[str, _Pool] = {}
@@ -210,7 +213,7 @@ class Scaler:
                              pool.stop_grace_period, now)
             if plan.create:
                 try:
-                    env = resolve_env(pool)
+                    env = resolve_env(pool, self.secret_access)
                 except SecretError as error:
                     watched.error = str(error)
                     _log.error("scaler %s cannot create containers: %s", pool.name, error,

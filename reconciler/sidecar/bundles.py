@@ -41,6 +41,9 @@ class Candidate:
     files: Mapping[str, bytes]
     """By name under --dest (`http.yaml`, `templates/slack.tmpl`)."""
     manifest: Mapping[str, Any]
+    secrets: Mapping[str, tuple[Mapping[str, str], ...]] = dataclasses.field(
+        default_factory=dict)
+    """The manifest's secret positions, by name under --dest (see `secrets.resolve`)."""
 
 
 def parse_manifest(data: bytes) -> dict[str, Any]:
@@ -115,7 +118,32 @@ def verify(*, target: str, manifest_data: bytes, files: Mapping[str, bytes],
     if commit is None and isinstance(source, dict):
         commit = source.get("commit")
     return Candidate(target, info["hash"], commit if isinstance(commit, str) else None,
-                     published, manifest)
+                     published, manifest, _secrets(manifest, target))
+
+
+def _secrets(manifest: Mapping[str, Any], target: str
+             ) -> dict[str, tuple[Mapping[str, str], ...]]:
+    """Each file's `secrets` positions, checked for shape, by name under --dest."""
+    found: dict[str, tuple[Mapping[str, str], ...]] = {}
+    for entry in manifest["files"]:
+        path = entry["path"]
+        if path.split("/", 1)[0] != target or "secrets" not in entry:
+            continue
+        positions = entry["secrets"]
+        if not isinstance(positions, list) or not all(_position(p) for p in positions):
+            raise BundleError(f"{MANIFEST}: the secret positions of {path} are malformed")
+        found[dest_name(target, path)] = tuple(positions)
+    return found
+
+
+def _position(position: Any) -> bool:
+    if not isinstance(position, dict) or not isinstance(position.get("pointer"), str) or (
+            not position["pointer"].startswith("/")):
+        return False
+    kinds = [k for k in ("env", "file") if k in position]
+    allowed = {"pointer", "env", "file", "prefix"}
+    return (len(kinds) == 1 and isinstance(position[kinds[0]], str)
+            and isinstance(position.get("prefix", ""), str) and set(position) <= allowed)
 
 
 def _listed(manifest: Mapping[str, Any], target: str

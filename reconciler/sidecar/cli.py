@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from converge.compiler.commands import conventions
-from converge.reconciler.core import tokens
+from converge.reconciler.core import secretaccess, tokens
 from converge.reconciler.sidecar.bundles import TARGETS
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
@@ -69,10 +69,12 @@ def read_token(path: Path) -> str:
               help="Sync once and exit: 0 when the target runs the bundle, 1 otherwise.")
 @click.option("--no-validate", is_flag=True, hidden=True,
               help="Testing only: skip promtool/amtool/vmalert -dryRun before publishing.")
+@secretaccess.options
 def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: str,
             interval: str, token_file: Path | None, listen: str, state_dir: Path | None,
             target_dest: str | None, log_format: str, log_level: str, once: bool,
-            no_validate: bool) -> None:
+            no_validate: bool, secrets_dir: Path | None, secret_env_names: tuple[str, ...],
+            secret_env_prefixes: tuple[str, ...]) -> None:
     """Pull the compiled bundle, publish it atomically under DEST, reload the target and
     verify what it loaded; roll back to the last good bundle when anything fails.
 
@@ -93,7 +95,10 @@ def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: s
         source=source, target=target, dest=dest, reload_url=reload_url,
         cluster_id=cluster_id, interval=parse_duration(interval),
         token=read_token(token_file) if token_file else None, state_dir=state_dir,
-        target_dest=target_dest, validate=not no_validate)
+        target_dest=target_dest, validate=not no_validate,
+        secret_access=secretaccess.from_options(
+            secrets_dir=secrets_dir, secret_env_names=secret_env_names,
+            secret_env_prefixes=secret_env_prefixes))
     logs.configure(daemon="sidecar", level=log_level, json_lines=log_format == "json")
     sidecar = daemon.Sidecar(options, version=package_version())
     try:

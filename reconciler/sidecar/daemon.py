@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import socket
 import time
 from pathlib import Path
@@ -16,7 +15,8 @@ from pathlib import Path
 import httpx
 
 from converge.reconciler.core import LoopSettings, Runtime, TemporaryError, conditions
-from converge.reconciler.sidecar import metrics, secrets, targets
+from converge.reconciler.core.secretaccess import SecretAccess
+from converge.reconciler.sidecar import metrics, targets
 from converge.reconciler.sidecar.publish import Publisher, default_state_dir
 from converge.reconciler.sidecar.sources import BundleSource, SourceError, parse
 from converge.reconciler.sidecar.sources.server import ServerSource
@@ -41,6 +41,8 @@ class Options:
     """DEST as the target sees it, when it mounts the directory elsewhere."""
     validate: bool = True
     instance: str = dataclasses.field(default_factory=socket.gethostname)
+    secret_access: SecretAccess = dataclasses.field(default_factory=SecretAccess)
+    """What secret references may read on this host (none but DEFAULT_DIR's files)."""
 
 
 def make_source(options: Options, *, state_dir: Path, client: httpx.Client) -> BundleSource:
@@ -72,8 +74,8 @@ class Sidecar:
                                dest_seen=options.target_dest or str(publisher.dest),
                                client=self.client, validate=options.validate)
         self.syncer = Syncer(source=self.source, target=target, publisher=publisher,
-                             env=secrets.env_lookup(os.environ),
-                             files=secrets.file_lookup(lambda path: Path(path).read_bytes()))
+                             env=options.secret_access.env,
+                             files=options.secret_access.file)
         self.runtime = Runtime("sidecar", version=version)
         self.metrics = metrics.SidecarMetrics(self.runtime.registry, options.target)
         self.loop = self.runtime.add_loop("sync", self.step,

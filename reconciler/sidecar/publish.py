@@ -36,6 +36,9 @@ METADATA = ".converge-version.json"
 EMPTY = "empty"
 """The version published when a first bundle fails and there is no good one to restore."""
 _STAGING = ".staging-"
+_METADATA_MODE = 0o600
+"""The metadata holds the SHA-256 of each file as written, secrets resolved: an offline
+guess check of a secret for whoever could read it, so only the sidecar's user can."""
 
 
 class PublishError(Exception):
@@ -102,6 +105,8 @@ class Publisher:
         self._check_dest()
         for leftover in self.versions.glob(f"{_STAGING}*"):
             shutil.rmtree(leftover, ignore_errors=True)
+        for metadata in self.versions.glob(f"*/{METADATA}"):  # written 0644 before
+            os.chmod(metadata, _METADATA_MODE)
         for leftover in self.dest.parent.glob(f".{self.dest.name}.link-*"):
             leftover.unlink(missing_ok=True)
 
@@ -131,7 +136,7 @@ class Publisher:
                     "bundleHash": candidate.manifest.get("bundleHash")}
             for name, data in sorted(files.items()):
                 _write(staging / name, data, 0o600 if name in resolved.sensitive else 0o644)
-            _write(staging / METADATA, _json(meta), 0o644)
+            _write(staging / METADATA, _json(meta), _METADATA_MODE)
             _fsync_tree(staging)
             version_id = f"{candidate.hash[:16]}-{secrets.token_hex(3)}"
             os.rename(staging, self.versions / version_id)
@@ -150,7 +155,7 @@ class Publisher:
             staging = self.versions / f"{_STAGING}{secrets.token_hex(4)}"
             staging.mkdir()
             _write(staging / METADATA, _json({"target": self.target, "hash": None,
-                                               "commit": None, "files": {}}), 0o644)
+                                               "commit": None, "files": {}}), _METADATA_MODE)
             _fsync_tree(staging)
             shutil.rmtree(path, ignore_errors=True)
             os.rename(staging, path)

@@ -48,7 +48,7 @@ class Syncer:
         source: where bundles come from.
         target: the target adapter.
         publisher: DEST and STATE.
-        env, files: lookups for secret placeholders.
+        env, files: lookups for secrets (what this host's operator allows).
         clock: monotonic seconds, for reload durations.
     """
 
@@ -67,6 +67,8 @@ class Syncer:
         self.offered: str | None = None
         """The hash the source last offered (for `converged`)."""
         self.source_up: bool | None = None
+        self._secrets: set[str] = set()
+        """Every secret value resolved here: redacted from whatever leaves the host."""
 
     def start(self) -> None:
         """Take STATE, and pick up what a previous run published."""
@@ -91,7 +93,13 @@ class Syncer:
                             f"cannot publish to {self.publisher.dest}: {error}", None, None)
         if problem is not None and report.result != "failure":
             report = dataclasses.replace(report, result="failure", reason=problem)
-        return report
+        # A checker or a target may quote a resolved secret back (amtool does, for a
+        # malformed one); the reason reaches the server, /status and the logs.
+        return dataclasses.replace(report, reason=self.redact(report.reason))
+
+    def redact(self, text: str) -> str:
+        """`text` without any secret this sidecar resolved."""
+        return secrets.redact(text, self._secrets) if self._secrets else text
 
     def _act(self, decision: decide.Decision) -> Report:
         if decision.step is Step.APPLY:
@@ -126,9 +134,11 @@ class Syncer:
     def _apply(self, candidate: Candidate) -> Report:
         short = candidate.hash[:12]
         try:
-            resolved = secrets.resolve(candidate.files, env=self._env, file=self._files)
+            resolved = secrets.resolve(candidate.files, candidate.secrets, env=self._env,
+                                       file=self._files)
         except secrets.SecretError as error:
             return self._not_published(candidate, f"cannot resolve secrets: {error}")
+        self._secrets |= resolved.values
         version = self.publisher.stage(candidate=candidate, resolved=resolved)
         refusal = self.target.check(version)
         if refusal is not None:
@@ -183,7 +193,8 @@ class Syncer:
         try:
             self.target.verify(version)
         except TargetError as error:
-            _log.warning("sidecar: %s drifted (%s); reloading", self.target.name, error)
+            _log.warning("sidecar: %s drifted (%s); reloading", self.target.name,
+                         self.redact(str(error)))
             return self._reload(f"target drifted ({error}); reloaded")
         return Report("unchanged", Step.VERIFY, reason, version.hash, version.commit)
 
@@ -221,7 +232,7 @@ class Syncer:
             verified, note = False, f"; rollback to {_short(restore.hash)} failed too: {error}"
         self.state = decide.failed(self.state, failing, active=restore.hash, verified=verified)
         self.publisher.prune()  # the failed set goes; a retry writes it anew
-        _log.warning("sidecar: %s%s", reason, note,
+        _log.warning("sidecar: %s", self.redact(reason + note),
                      extra={"hash": failing, "restored": restore.hash, "verified": verified})
         return Report("failure", step, reason + note, restore.hash if verified else None,
                       restore.commit if verified else None, attempted=failing,
