@@ -93,6 +93,9 @@ def name_env_vars(command: click.Command, prefix: str) -> None:
     for param in command.params:
         if not isinstance(param, click.Option) or not param.allow_from_autoenv:
             continue
+        if param.hidden:  # testing-only flags (sidecar --no-validate) stay off the environment
+            param.allow_from_autoenv = False
+            continue
         longs = [opt for opt in param.opts if opt.startswith("--")]
         if not longs:
             continue
