@@ -34,6 +34,17 @@ class Selector(Spec):
     name_pattern: str | None = None
     """Glob the container name must match, such as `task-center-worker-*`."""
 
+    def by_label(self) -> bool:
+        """Whether it selects by an explicit label: its own `labels`, or Compose's."""
+        compose = self.compose
+        return bool(self.labels) or (compose is not None and bool(compose.project
+                                                                  or compose.service))
+
+    def is_empty(self) -> bool:
+        """Whether it names nothing that narrows it (no label, no Compose part, no name
+        pattern but `*`): it would select every container on the engine."""
+        return not self.by_label() and not (self.name_pattern or "").strip("*")
+
 
 class HttpCheck(Spec):
     """Healthy when an HTTP GET to the container gets an expected status (and body)."""
@@ -138,7 +149,7 @@ class HealingPolicySpec(Spec):
     """Which containers the healer watches, how it checks them, how it restarts them."""
 
     selector: Selector = Selector()
-    """Which containers; an empty selector selects every container."""
+    """Which containers; required: an empty selector is an error (`healing/empty-selector`)."""
     check: Check = Check()
     """How to tell a container is healthy."""
     failure_threshold: Annotated[int, Field(ge=1)] = 3

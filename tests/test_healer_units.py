@@ -58,7 +58,8 @@ def test_policies_come_from_a_compiled_bundle(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("selector", "selected"), [
-    pytest.param(Selector(), True, id="empty-selects-all"),
+    pytest.param(Selector(), False, id="empty-selects-none"),
+    pytest.param(Selector(name_pattern="**"), False, id="star-glob-is-empty"),
     pytest.param(Selector(labels=(("tier", "critical"),)), True, id="label"),
     pytest.param(Selector(labels=(("tier", "low"),)), False, id="other-label"),
     pytest.param(Selector(compose_project="shop", compose_service="web"), True, id="compose"),
@@ -73,8 +74,9 @@ def test_selectors(selector: Selector, selected: bool) -> None:
 
 
 def test_the_first_policy_by_name_wins() -> None:
-    policies = [Policy("a", Selector(name_pattern="other-*")), Policy("b", Selector()),
-                Policy("c", Selector())]
+    policies = [Policy("a", Selector(name_pattern="other-*")),
+                Policy("b", Selector(name_pattern="shop-*")),
+                Policy("c", Selector(name_pattern="shop-web*"))]
     assert policy_for(policies, WEB) == policies[1]
 
 
@@ -171,7 +173,8 @@ def test_a_pass_on_a_virtual_clock(tmp_path: Path) -> None:
     engine = FakeEngine([WEB])
     sink = ListSink()
     status = Status("healer")
-    policy = Policy("p", check=CheckSettings(type="http", interval=10, port=80),
+    policy = Policy("p", Selector(name_pattern="shop-*"),
+                    check=CheckSettings(type="http", interval=10, port=80),
                     failure_threshold=2, max_restarts=1, window=600)
     healer = Healer(engine=engine, checker=FakeChecker(), records=Records(":memory:"),
                     outbox=Outbox(sink), metrics=HealerMetrics(CollectorRegistry()),
