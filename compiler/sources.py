@@ -36,13 +36,20 @@ class SourceError(Exception):
 def read_directory(root: Path) -> list[SourceFile]:
     """Read every spec file under `root`, sorted by path, honouring `.converge-ignore`.
 
+    A symbolic link is read only when it resolves inside `root`, as Git trees are read
+    (`gitsource`): a repository cannot make `check`, `compile` or a sidecar's Git source
+    read a file of the machine it runs on.
+
     Raises:
-        SourceError: `root` does not exist or is not a directory.
+        SourceError: `root` does not exist or is not a directory, or a spec file (or the
+            ignore file) is a symbolic link that leaves it.
     """
     if not root.exists():
         raise SourceError(f"{root}: no such file or directory")
     if not root.is_dir():
         raise SourceError(f"{root}: not a directory")
+    inside = os.path.realpath(root)
+    _refuse_outside(root, IGNORE_FILE, inside)
     ignore = _read_ignore(root / IGNORE_FILE)
     files: list[SourceFile] = []
     for relative in sorted(_walk(root)):
@@ -50,11 +57,23 @@ def read_directory(root: Path) -> list[SourceFile]:
             if not relative.isprintable() or _has_surrogates(relative):
                 raise SourceError(f"{root / relative!s}: the file name is not valid UTF-8 "
                                   "text; rename it")
+            _refuse_outside(root, relative, inside)
             try:
                 files.append(SourceFile(relative, (root / relative).read_bytes()))
             except OSError as error:
                 raise SourceError(f"{root / relative}: {error.strerror}") from error
     return files
+
+
+def _refuse_outside(root: Path, relative: str, inside: str) -> None:
+    """Raise `SourceError` when `root/relative` is a link resolving outside `inside`."""
+    path = root / relative
+    if not path.is_symlink():
+        return
+    target = os.path.realpath(path)
+    if os.path.commonpath([inside, target]) != inside:
+        raise SourceError(f"{path}: a symbolic link to a file outside {root}; refusing to "
+                          "read it (links may only point inside the repository)")
 
 
 def union(base: Sequence[SourceFile], head: Sequence[SourceFile]) -> list[SourceFile]:
