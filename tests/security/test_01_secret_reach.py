@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sidecar_bundles
-from sidecar_harness import Rig, prometheus_rig, sync  # noqa: F401  (fixture)
+from sidecar_harness import Rig, prometheus_rig, sync
 
 from converge.compiler.render import secrets as compiler_secrets
 from converge.reconciler.core.secretaccess import SecretAccess
@@ -23,6 +23,8 @@ from converge.reconciler.notifier import channels
 from converge.reconciler.scaler import engine
 from converge.reconciler.scaler.config import Pool
 from security.cli import converge
+
+__all__ = ["prometheus_rig"]  # a fixture, used by name
 
 pytestmark = pytest.mark.realtools  # the real Prometheus
 

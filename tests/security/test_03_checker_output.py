@@ -8,9 +8,11 @@ import logging
 
 import pytest
 import sidecar_bundles
-from sidecar_harness import Rig, alertmanager_rig, sync  # noqa: F401  (fixture)
+from sidecar_harness import Rig, alertmanager_rig, sync
 
 from converge.reconciler.sidecar import secrets
+
+__all__ = ["alertmanager_rig"]  # a fixture, used by name
 
 pytestmark = pytest.mark.realtools  # the real amtool
 

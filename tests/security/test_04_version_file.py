@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 import sidecar_bundles
-from sidecar_harness import Rig, alertmanager_rig, start_alertmanager, sync  # noqa: F401
+from sidecar_harness import Rig, alertmanager_rig, start_alertmanager, sync
 
 from converge.reconciler.sidecar.publish import METADATA
+
+__all__ = ["alertmanager_rig"]  # a fixture, used by name
 
 pytestmark = pytest.mark.realtools  # the real Alertmanager
 

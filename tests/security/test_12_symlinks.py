@@ -11,9 +11,11 @@ from pathlib import Path
 import bundles
 import pytest
 import sidecar_bundles
-from sidecar_harness import Rig, prometheus_rig, sync  # noqa: F401  (fixture)
+from sidecar_harness import Rig, prometheus_rig, sync
 
 from security.cli import converge
+
+__all__ = ["prometheus_rig"]  # a fixture, used by name
 
 OUTSIDE = "root-secret-line:x:0:0:outside the repository\n"
 
