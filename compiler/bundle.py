@@ -19,7 +19,7 @@ from converge.compiler.render import secrets
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = "converge/manifest/v1"
-TARGETS = ("prometheus", "vmalert", "alertmanager", "reconciler")
+TARGETS = ("prometheus", "vmalert", "alertmanager", "reconciler", "kubernetes")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ def build(rendered: Mapping[str, str], model: Model, *, version: str,
         own = {p: d for p, d in digests.items() if target_of(p) == target}
         if own:
             targets[target] = {"hash": pairs_hash(own), "files": len(own),
-                               **_counts(model, target)}
+                               **_counts(model, target, own)}
     manifest = {
         "schemaVersion": SCHEMA_VERSION,
         "compiler": {"name": "converge", "version": version},
@@ -107,7 +107,7 @@ def without_source(files: Mapping[str, bytes]) -> dict[str, bytes]:
             for path, data in files.items()}
 
 
-def _counts(model: Model, target: str) -> dict[str, int]:
+def _counts(model: Model, target: str, own: Mapping[str, str]) -> dict[str, int]:
     if target in ("prometheus", "vmalert"):
         groups = [g for g in model.groups if target in g.targets
                   and any(target in r.targets for r in g.rules)]
@@ -127,5 +127,7 @@ def _counts(model: Model, target: str) -> dict[str, int]:
         receivers = len(model.channels) + (
             0 if model.routing and model.routing.route.receiver else 1)
         return {"receivers": receivers, "routes": routes, "inhibitRules": inhibits}
+    if target == "kubernetes":  # every object is a file; kustomization.yaml lists them
+        return {"objects": len(own) - 1}
     return {"pools": len(model.pools), "healingPolicies": len(model.healing),
             "channels": len(model.channels)}

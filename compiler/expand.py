@@ -95,6 +95,10 @@ def _project(resource: Resource | None) -> model.Project:
         default_labels=dict(spec.defaults.labels),
         default_annotations=dict(spec.defaults.annotations),
         origin=_origin(resource) if resource else None,
+        kubernetes={name: target for name, target in (
+            ("prometheusOperator", spec.targets.prometheus_operator),
+            ("victoriaMetricsOperator", spec.targets.victoria_metrics_operator),
+            ("keda", spec.targets.keda)) if target is not None and target.enabled},
     )
 
 

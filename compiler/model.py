@@ -53,6 +53,9 @@ class Project:
     default_labels: dict[str, str]
     default_annotations: dict[str, str]
     origin: Origin | None
+    kubernetes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """The enabled Kubernetes targets (`prometheusOperator`, `victoriaMetricsOperator`,
+    `keda`) by name, each its spec from `specs.project`."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from converge.specs.common import Duration, Labels, ResourceName, Spec
+
+_VERSION = r"^[0-9]+\.[0-9]+(\.[0-9]+)?$"
+_NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+_OBJECT_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+_LABEL_KEY = (r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+              r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
+
+KubernetesLabels = dict[Annotated[str, Field(pattern=_LABEL_KEY)],
+                        Annotated[str, Field(pattern=_LABEL_VALUE)]]
+"""Kubernetes object labels: `[prefix/]name` keys, values of at most 63 characters."""
 
 
 class TargetSpec(Spec):
@@ -36,6 +47,54 @@ class AlertmanagerTarget(TargetSpec):
     version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")] = "0.25"
 
 
+class KubernetesTarget(TargetSpec):
+    """A Kubernetes operator that reads converge's output as objects (off unless given)."""
+
+    namespace: Annotated[str, Field(pattern=_NAMESPACE)] = "monitoring"
+    """Namespace of the rendered objects (where the operator's Prometheus, Alertmanager or
+    vmalert looks for them)."""
+    labels: KubernetesLabels = Field(default_factory=dict)
+    """Labels on every rendered rule object: what the operator's rule selector matches
+    (kube-prometheus-stack: `release: <its Helm release>`)."""
+
+
+class PrometheusOperatorTarget(KubernetesTarget):
+    """prometheus-operator (and kube-prometheus): one `PrometheusRule` per RuleGroup, read
+    by a Prometheus of the `prometheus` target's version, and the Alertmanager configuration
+    as the Secret the operator loads."""
+
+    version: Annotated[str, Field(pattern=_VERSION)] = "0.75"
+    """prometheus-operator version the objects must be accepted by, quoted (`"0.75"`)."""
+    alertmanager: Literal["secret", "alertmanagerConfig", "none"] = "secret"
+    """`secret`: the whole configuration as the Secret the Alertmanager CR reads (exact
+    semantics); `alertmanagerConfig`: `AlertmanagerConfig` objects, to which the operator
+    adds a namespace matcher on every route; `none`: no Alertmanager object."""
+    alertmanager_secret: Annotated[str, Field(pattern=_OBJECT_NAME)] = "alertmanager-main"
+    """Name of that Secret: `alertmanager-<name of the Alertmanager CR>` (kube-prometheus:
+    `alertmanager-main`) or the CR's `configSecret`."""
+
+
+class VictoriaMetricsOperatorTarget(KubernetesTarget):
+    """The VictoriaMetrics operator: one `VMRule` per RuleGroup, with the vmalert-only
+    fields of the `vmalert` target's files."""
+
+    version: Annotated[str, Field(pattern=_VERSION)] = "0.47"
+    """VictoriaMetrics operator version the objects must be accepted by, quoted."""
+
+
+class KedaTarget(TargetSpec):
+    """KEDA: a `ScaledObject` for each WorkerPool that names a Kubernetes workload."""
+
+    version: Annotated[str, Field(pattern=_VERSION)] = "2.14"
+    """KEDA version the objects must be accepted by, quoted (`"2.14"`)."""
+    prometheus_url: Annotated[str, Field(pattern=r"^https?://")] = Field(
+        default="http://prometheus-operated.monitoring.svc:9090", alias="prometheusURL")
+    """The Prometheus KEDA queries for the pools' metrics (its `serverAddress`)."""
+    kubernetes_version: Annotated[str, Field(pattern=_VERSION)] = "1.30"
+    """Kubernetes version of the cluster: the HorizontalPodAutoscaler fields it knows
+    (a configurable tolerance needs 1.33)."""
+
+
 class Targets(Spec):
     """The targets rendered for, with their versions (defaults: Debian 12's)."""
 
@@ -45,6 +104,12 @@ class Targets(Spec):
     """vmalert rule files."""
     alertmanager: AlertmanagerTarget = AlertmanagerTarget()
     """The Alertmanager configuration."""
+    prometheus_operator: PrometheusOperatorTarget | None = None
+    """PrometheusRule objects and the Alertmanager Secret (off when unset)."""
+    victoria_metrics_operator: VictoriaMetricsOperatorTarget | None = None
+    """VMRule objects (off when unset)."""
+    keda: KedaTarget | None = None
+    """ScaledObjects for WorkerPools that name a Kubernetes workload (off when unset)."""
 
 
 class RuleDefaults(Spec):

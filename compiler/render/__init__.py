@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from converge.compiler.model import Model
-from converge.compiler.render import alertmanager, reconciler_data, rules
+from converge.compiler.render import alertmanager, kubernetes, reconciler_data, rules
 
-TARGETS = ("prometheus", "vmalert", "alertmanager", "reconciler")
+TARGETS = ("prometheus", "vmalert", "alertmanager", "reconciler", "kubernetes")
 """What a bundle holds files for, each under a directory of its name."""
 
 
@@ -27,6 +27,8 @@ def render(model: Model, *, targets: Collection[str] = TARGETS) -> dict[str, str
         files.update(alertmanager.render(model))
     if "reconciler" in targets:
         files.update(reconciler_data.render(model))
+    if "kubernetes" in targets:
+        files.update(kubernetes.render(model))
     return dict(sorted(files.items()))
 
 

@@ -27,8 +27,12 @@ def notifier_url(model: Model, channel: str) -> str:
     return f"{model.project.notifier_url}{NOTIFIER_PATH}{channel}"
 
 
-def render(model: Model) -> dict[str, str]:
-    """`alertmanager/alertmanager.yaml` plus one template file per channel template."""
+def render(model: Model, *, templates_glob: str = "templates/*.tmpl") -> dict[str, str]:
+    """`alertmanager/alertmanager.yaml` plus one template file per channel template.
+
+    `templates_glob` is where the configuration finds them (the Kubernetes Secret's keys
+    are mounted elsewhere: `converge.compiler.render.alertmanager_secret`).
+    """
     version = model.project.targets["alertmanager"].version
     routing = model.routing
     root = _route(routing.route) if routing else {
@@ -50,7 +54,7 @@ def render(model: Model) -> dict[str, str]:
         "inhibit_rules": [_inhibit(r) for r in _inhibit_rules(routing)] if routing else [],
         "time_intervals": [_interval(t) for t in routing.time_intervals] if routing else [],
         "time_intervals_key": "time_intervals" if new_intervals else "mute_time_intervals",
-        "templates": ["templates/*.tmpl"] if templates else [],
+        "templates": [templates_glob] if templates else [],
     }
     source = routing.origin.document.path + f" (Routing {routing.name}) and Channels" if (
         routing) else "Channels"

@@ -1,0 +1,235 @@
+"""The Kubernetes targets: what `repo-example-k8s/` compiles to, proven offline.
+
+`repo-example-k8s/` is repo-example with prometheus-operator, the VictoriaMetrics operator
+and KEDA switched on (its rule, channel and routing files link to ../repo-example). No
+Kubernetes API server runs here, so what can be proven without one is proven: every
+object against its upstream schema (`k8sschemas`), the compiled directory built by
+`kubectl kustomize`, the rule groups inside each PrometheusRule and VMRule accepted by
+promtool and vmalert exactly like the rule files, and equivalence with the file targets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import bundles
+import k8sschemas
+import pytest
+import realtools
+import yaml
+from syrupy.assertion import SnapshotAssertion
+
+from converge.compiler import bundle, sources, writer
+from converge.compiler.render import alertmanager, alertmanager_secret, kubernetes, objects
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "repo-example"
+EXAMPLE_K8S = ROOT / "repo-example-k8s"
+KINDS = {"prometheus": "PrometheusRule", "vmalert": "VMRule"}
+DIRECTORIES = {"prometheus": "prometheus-operator", "vmalert": "victoria-metrics-operator"}
+
+
+@pytest.fixture(scope="module")
+def example() -> bundle.Bundle:
+    return bundles.build(sources.read_directory(EXAMPLE))
+
+
+@pytest.fixture(scope="module")
+def k8s() -> bundle.Bundle:
+    return bundles.build(sources.read_directory(EXAMPLE_K8S))
+
+
+@pytest.fixture(scope="module")
+def k8s_on_disk(k8s: bundle.Bundle, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("k8s") / "out"
+    writer.write(k8s.files, out)
+    return out
+
+
+def _objects(built: bundle.Bundle) -> dict[str, dict[str, Any]]:
+    """Every rendered Kubernetes object by bundle path (the kustomization left out)."""
+    return {path: yaml.safe_load(data) for path, data in built.files.items()
+            if path.startswith("kubernetes/") and path != kubernetes.KUSTOMIZATION}
+
+
+def _rule_objects(built: bundle.Bundle, target: str) -> dict[str, dict[str, Any]]:
+    """The PrometheusRule (`prometheus`) or VMRule (`vmalert`) objects by group file name."""
+    prefix = f"kubernetes/{DIRECTORIES[target]}/rules/"
+    found = {path.removeprefix(prefix).removesuffix(".yaml"): obj
+             for path, obj in _objects(built).items() if path.startswith(prefix)}
+    assert found and all(obj["kind"] == KINDS[target] for obj in found.values())
+    return found
+
+
+# --- the variant, as a whole ---------------------------------------------------------
+
+
+def test_the_kubernetes_output_matches_the_snapshot(k8s: bundle.Bundle,
+                                                    snapshot: SnapshotAssertion) -> None:
+    ours = {path: data for path, data in k8s.files.items() if path.startswith("kubernetes/")}
+    assert snapshot(name="paths") == list(ours)
+    for path, data in ours.items():
+        assert snapshot(name=path) == data.decode("utf-8")
+    assert snapshot(name="manifest-target") == k8s.manifest["targets"]["kubernetes"]
+
+
+def test_documents_that_name_no_kubernetes_target_compile_as_today(
+        example: bundle.Bundle, k8s: bundle.Bundle) -> None:
+    assert not [path for path in example.files if path.startswith("kubernetes/")]
+    assert "kubernetes" not in example.manifest["targets"]
+    # the file targets of the variant are repo-example's, byte for byte
+    for path, data in example.files.items():
+        if path != bundle.MANIFEST:
+            assert k8s.files[path] == data, path
+
+
+def test_the_output_is_byte_stable() -> None:
+    first = bundles.build(sources.read_directory(EXAMPLE_K8S))
+    second = bundles.build(list(reversed(sources.read_directory(EXAMPLE_K8S))))
+    assert first.files == second.files
+
+
+def test_the_kustomization_lists_every_object(k8s: bundle.Bundle) -> None:
+    listed = yaml.safe_load(k8s.files[kubernetes.KUSTOMIZATION])["resources"]
+    assert listed == sorted(path.removeprefix("kubernetes/") for path in _objects(k8s))
+    assert k8s.manifest["targets"]["kubernetes"]["objects"] == len(listed)
+
+
+def test_every_object_carries_the_project_namespace_labels_and_hashes(
+        k8s: bundle.Bundle) -> None:
+    digests = {entry["path"]: entry["sha256"] for entry in k8s.manifest["files"]}
+    for target in ("prometheus", "vmalert"):
+        for group, obj in _rule_objects(k8s, target).items():
+            meta = obj["metadata"]
+            assert meta["name"] == group and meta["namespace"] == "monitoring"
+            assert meta["labels"]["app.kubernetes.io/managed-by"] == "converge"
+            assert meta["annotations"][objects.SHA256] == digests[
+                f"{target}/rules/{group}.yaml"]
+            if target == "prometheus":  # what the Prometheus CR's ruleSelector matches
+                assert meta["labels"]["release"] == "kube-prometheus-stack"
+    secret = _objects(k8s)[alertmanager_secret.PATH]
+    assert secret["metadata"]["annotations"][objects.SHA256] != digests[alertmanager.PATH]
+
+
+# --- equivalence with the file targets -----------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["prometheus", "vmalert"])
+def test_the_rules_inside_the_objects_are_the_rule_files(example: bundle.Bundle,
+                                                         k8s: bundle.Bundle,
+                                                         target: str) -> None:
+    """For repo-example, the groups inside each PrometheusRule (VMRule) are semantically
+    identical to the `prometheus` (`vmalert`) target's files, and there is one object for
+    each file."""
+    objects = _rule_objects(k8s, target)
+    files = {path.rsplit("/", 1)[1].removesuffix(".yaml"): yaml.safe_load(data)
+             for path, data in example.files.items() if path.startswith(f"{target}/rules/")}
+    assert sorted(objects) == sorted(files)
+    for group, obj in objects.items():
+        assert obj["spec"]["groups"] == files[group]["groups"], group
+
+
+def test_the_secret_holds_the_alertmanager_configuration(example: bundle.Bundle,
+                                                         k8s: bundle.Bundle) -> None:
+    secret = _objects(k8s)[alertmanager_secret.PATH]
+    assert (secret["apiVersion"], secret["kind"], secret["type"]) == ("v1", "Secret", "Opaque")
+    assert (secret["metadata"]["name"], secret["metadata"]["namespace"]) == (
+        "alertmanager-main", "monitoring")
+    data = secret["stringData"]
+    config = yaml.safe_load(data.pop("alertmanager.yaml"))
+    expected = yaml.safe_load(example.files[alertmanager.PATH])
+    assert config.pop("templates") == [f"{alertmanager_secret.MOUNT}/*.tmpl"]
+    assert expected.pop("templates") == ["templates/*.tmpl"]
+    assert config == expected
+    templates = {path.rsplit("/", 1)[1]: text.decode() for path, text in example.files.items()
+                 if path.startswith("alertmanager/templates/")}
+    assert data == templates
+
+
+# --- the real tools and schemas ------------------------------------------------------
+
+
+@pytest.mark.realtools
+def test_every_object_is_valid_against_the_upstream_schemas(k8s: bundle.Bundle) -> None:
+    objects = {path: obj for path, obj in _objects(k8s).items()
+               if obj["apiVersion"] != "operator.victoriametrics.com/v1beta1"}
+    kinds = {obj["kind"] for obj in objects.values()}
+    assert {"PrometheusRule", "Secret"} <= kinds
+    paths = list(objects)
+    errors = k8sschemas.schema_errors(list(objects.values()))
+    assert {paths[i]: error for i, error in errors.items()} == {}
+
+
+@pytest.mark.realtools
+def test_the_upstream_schemas_catch_a_broken_object(k8s: bundle.Bundle) -> None:
+    """The validator is live: a rule whose `for` is a number is refused."""
+    rule = _rule_objects(k8s, "prometheus")["http"]
+    rule["spec"]["groups"][0]["rules"][0]["for"] = 5
+    assert list(k8sschemas.schema_errors([rule])) == [0]
+
+
+@pytest.mark.realtools
+def test_kubectl_kustomize_builds_the_compiled_directory(k8s_on_disk: Path,
+                                                         k8s: bundle.Bundle) -> None:
+    result = k8sschemas.kustomize(k8s_on_disk / "kubernetes")
+    assert result.returncode == 0, result.stderr
+    built = list(yaml.safe_load_all(result.stdout))
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in built) == sorted(
+        (o["kind"], o["metadata"]["name"]) for o in _objects(k8s).values())
+
+
+def _embedded_groups(k8s: bundle.Bundle, target: str, directory: Path) -> list[Path]:
+    files = []
+    for group, obj in sorted(_rule_objects(k8s, target).items()):
+        path = directory / f"{group}.yaml"
+        path.write_text(yaml.safe_dump({"groups": obj["spec"]["groups"]}), encoding="utf-8")
+        files.append(path)
+    return files
+
+
+@pytest.mark.realtools
+def test_promtool_accepts_the_groups_inside_every_prometheusrule(
+        k8s: bundle.Bundle, tmp_path: Path) -> None:
+    result = realtools.promtool_check_rules(*_embedded_groups(k8s, "prometheus", tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(_rule_objects(k8s, "prometheus"))
+
+
+@pytest.mark.realtools
+def test_vmalert_accepts_the_groups_inside_every_vmrule(k8s: bundle.Bundle,
+                                                        tmp_path: Path) -> None:
+    result = realtools.vmalert_dry_run(*_embedded_groups(k8s, "vmalert", tmp_path))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.realtools
+def test_amtool_accepts_the_configuration_inside_the_secret(k8s: bundle.Bundle,
+                                                            tmp_path: Path) -> None:
+    config = tmp_path / "alertmanager.yaml"
+    config.write_text(_objects(k8s)[alertmanager_secret.PATH]["stringData"][
+        "alertmanager.yaml"], encoding="utf-8")
+    result = realtools.amtool_check_config(config)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _without_kubernetes(value: Any) -> Any:
+    """A spec document with every `kubernetes` key and Kubernetes target taken out."""
+    if isinstance(value, dict):
+        return {k: _without_kubernetes(v) for k, v in value.items() if k not in (
+            "kubernetes", "prometheusOperator", "victoriaMetricsOperator", "keda")}
+    if isinstance(value, list):
+        return [_without_kubernetes(item) for item in value]
+    return value
+
+
+def test_the_variant_is_repo_example_plus_kubernetes_settings() -> None:
+    """repo-example-k8s cannot drift from repo-example: its files are the same, except for
+    the Kubernetes targets and the `kubernetes` keys of pools and healing policies."""
+    ours = {f.path: f.data for f in sources.read_directory(EXAMPLE_K8S)}
+    theirs = {f.path: f.data for f in sources.read_directory(EXAMPLE)}
+    assert sorted(ours) == sorted(theirs)
+    for path, data in theirs.items():
+        if ours[path] != data:
+            assert path == "converge.yaml" or path.startswith(("pools/", "healing/")), path
+            assert _without_kubernetes(yaml.safe_load(ours[path])) == yaml.safe_load(data)
