@@ -162,6 +162,17 @@ def test_the_image_prints_its_version(image: str) -> None:
     assert re.search(rf"(?<![\w.]){re.escape(VERSION)}(?![\w.])", shown.stdout), shown.stdout
 
 
+def test_the_image_carries_the_daemons(image: str) -> None:
+    """EXTRAS=daemons: the daemons' commands load (without the extra each one only says
+    which `pip install` is missing, and exits 2)."""
+    shown = _shell(image, "set -e; for c in serve sidecar notifier healer scaler watch demo; "
+                          "do converge $c --help | head -n 1; done")
+    assert shown.returncode == 0, (shown.stdout, shown.stderr)
+    assert [line.split()[:2] for line in shown.stdout.splitlines()] == [
+        ["Usage:", "converge"]] * 7, shown.stdout
+    assert "daemons extra" not in shown.stderr, shown.stderr
+
+
 def test_the_image_checks_the_example_repository(image: str) -> None:
     checked = _in(image, "check", "/specs", volume=f"{EXAMPLE}:/specs:ro")
     assert checked.returncode == 0, (checked.stdout, checked.stderr)
