@@ -1,12 +1,13 @@
 """The container engine behind a small `Engine` Protocol, and its Docker Engine API adapter.
 
-`DockerEngine` lists the pools' containers with one request (a label filter) and inspects
-only the stopped ones whose state changed (for the exit code and when they stopped);
-`create` makes and starts a container from the pool's image, command, env, resources and
-labels plus the scaler's (`pools.POOL_LABEL`, `pools.HASH_LABEL`), with the pool's stop
-grace period as its stop timeout; `remove` stops it (SIGTERM, SIGKILL after the grace
-period: an exit the healer reads as deliberate) and removes it. Every engine failure
-surfaces as `EngineError`.
+`DockerEngine` lists the containers one scaler owns with one request (a label filter on
+`pools.OWNER_LABEL=<owner>`) and inspects only the stopped ones whose state changed (for
+the exit code and when they stopped); `create` makes and starts a container from the
+pool's image, command, env, resources and labels plus the scaler's (`pools.POOL_LABEL`,
+`pools.HASH_LABEL`, `pools.OWNER_LABEL`), with the pool's stop grace period as its stop
+timeout; `remove` stops it (SIGTERM, SIGKILL after the grace period: an exit the healer
+reads as deliberate) and removes it, and refuses a container another owner created.
+Every engine failure surfaces as `EngineError`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from converge.reconciler.core import dockerapi
 from converge.reconciler.core.dockerapi import EngineError
 from converge.reconciler.core.secretaccess import NotAllowed, SecretAccess
 from converge.reconciler.scaler.config import Pool
-from converge.reconciler.scaler.pools import HASH_LABEL, POOL_LABEL, Replica
+from converge.reconciler.scaler.pools import HASH_LABEL, OWNER_LABEL, POOL_LABEL, Replica
 
 _HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGT]i?|[kmg]|b)?$")
@@ -36,14 +37,15 @@ class SecretError(Exception):
 
 
 class Engine(Protocol):
-    def replicas(self) -> list[Replica]:
-        """Every container carrying the scaler's labels (running or not)."""
+    def replicas(self, *, owner: str) -> list[Replica]:
+        """Every container `owner` created (running or not)."""
 
-    def create(self, pool: Pool, env: Mapping[str, str]) -> str:
-        """Create and start one container of `pool`; its id."""
+    def create(self, pool: Pool, env: Mapping[str, str], *, owner: str) -> str:
+        """Create and start one container of `pool`, labelled as `owner`'s; its id."""
 
-    def remove(self, replica: Replica, *, grace: float) -> None:
-        """Stop it within `grace` seconds (then kill), and remove it."""
+    def remove(self, replica: Replica, *, grace: float, owner: str) -> None:
+        """Stop it within `grace` seconds (then kill), and remove it; refused (an
+        `EngineError`) unless `owner` created it."""
 
     def close(self) -> None: ...
 
@@ -104,23 +106,24 @@ class DockerEngine:
     def close(self) -> None:
         self.api.close()
 
-    def replicas(self) -> list[Replica]:
-        selector = [POOL_LABEL, *(f"{k}={v}" for k, v in sorted(self.labels.items()))]
+    def replicas(self, *, owner: str) -> list[Replica]:
+        selector = [f"{OWNER_LABEL}={owner}", POOL_LABEL,
+                    *(f"{k}={v}" for k, v in sorted(self.labels.items()))]
         summaries = self._call(lambda: self.api.containers(
             all=True, filters={"label": selector}))
         found: list[Replica] = []
         for summary in summaries:
             replica = self._replica(summary)
-            if replica is not None:
+            if replica is not None and replica.owner == owner:  # the filter, checked
                 found.append(replica)
         alive = {r.id for r in found}
         for gone in set(self._stopped) - alive:
             del self._stopped[gone]
         return found
 
-    def create(self, pool: Pool, env: Mapping[str, str]) -> str:
+    def create(self, pool: Pool, env: Mapping[str, str], *, owner: str) -> str:
         labels = {**dict(pool.labels), **self.labels, POOL_LABEL: pool.name,
-                  HASH_LABEL: pool.spec_hash}
+                  HASH_LABEL: pool.spec_hash, OWNER_LABEL: owner}
         host: dict[str, Any] = {}
         if pool.cpus is not None:
             host["nano_cpus"] = int(pool.cpus * 1e9)
@@ -147,7 +150,11 @@ class DockerEngine:
         container_id: str = self._call(run)
         return container_id
 
-    def remove(self, replica: Replica, *, grace: float) -> None:
+    def remove(self, replica: Replica, *, grace: float, owner: str) -> None:
+        if replica.owner != owner:
+            raise EngineError(f"refusing to remove {replica.name}: created by "
+                              f"{replica.owner or 'someone else'}, not by {owner}")
+
         def stop_and_remove() -> None:
             if replica.status in ("running", "restarting", "paused"):
                 self.api.stop(replica.id, timeout=max(0, round(grace)))

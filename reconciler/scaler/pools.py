@@ -1,7 +1,8 @@
 """A pool's containers and the plan that brings them to the desired count. Pure.
 
-The scaler finds its containers by the labels it sets (`POOL_LABEL`, `HASH_LABEL`). Each
-is, by its engine state:
+The scaler finds its containers by the labels it sets (`POOL_LABEL`, `HASH_LABEL`, and
+`OWNER_LABEL` with this scaler's identity): it acts only on containers it created, never
+on one that merely carries a pool label. Each is, by its engine state:
 
 * `ready` — running, and Docker health healthy or absent: the pool's capacity;
 * `starting` — running, Docker health `starting`: capacity soon, counted so the scaler
@@ -31,13 +32,15 @@ from converge.reconciler.scaler.config import Pool
 
 POOL_LABEL = "converge.scaler/pool"
 HASH_LABEL = "converge.scaler/spec-hash"
+OWNER_LABEL = "converge.scaler/owner"
+"""The identity of the scaler that created the container (`Records.owner`)."""
 SETTLE = 10.0
 """Seconds a container must have been stopped before the scaler removes it."""
 
 Kind = Literal["ready", "starting", "healing", "unready", "stopped"]
 
-__all__ = ["HASH_LABEL", "POOL_LABEL", "SETTLE", "Kind", "Plan", "Removal", "Replica", "kind",
-           "plan"]
+__all__ = ["HASH_LABEL", "OWNER_LABEL", "POOL_LABEL", "SETTLE", "Kind", "Plan", "Removal",
+           "Replica", "kind", "plan"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,6 +66,10 @@ class Replica:
     @property
     def spec_hash(self) -> str:
         return self.labels.get(HASH_LABEL, "")
+
+    @property
+    def owner(self) -> str:
+        return self.labels.get(OWNER_LABEL, "")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

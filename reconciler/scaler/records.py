@@ -1,12 +1,14 @@
 """The scaler's memory in SQLite: every decision with its inputs and reason, every container
-created or removed, and each pool's `PoolState` (so a restarted scaler keeps its windows,
-step budgets and failure counts, and never starts from "no data" at the minimum).
+created or removed, each pool's `PoolState` (so a restarted scaler keeps its windows,
+step budgets and failure counts, and never starts from "no data" at the minimum), and
+its identity (the ownership label of the containers it created).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,11 @@ CREATE TABLE pool_state (
     state TEXT NOT NULL,
     updated REAL NOT NULL
 );
+""", """
+CREATE TABLE identity (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """]
 
 __all__ = ["Records"]
@@ -57,6 +64,17 @@ class Records:
 
     def close(self) -> None:
         self.store.close()
+
+    def owner(self) -> str:
+        """This scaler's identity, made once and kept here: the value of the ownership
+        label on every container it creates, and the only containers it acts on."""
+        with self.store.transaction() as db:
+            row = db.execute("SELECT value FROM identity WHERE name = 'owner'").fetchone()
+            if row is not None:
+                return str(row[0])
+            value = f"scaler-{uuid.uuid4().hex[:16]}"
+            db.execute("INSERT INTO identity (name, value) VALUES ('owner', ?)", (value,))
+            return value
 
     def states(self) -> dict[str, PoolState]:
         """Every remembered pool's state, by pool name."""

@@ -69,14 +69,17 @@ class Scaler:
         clock: wall-clock seconds; injectable for tests.
         settle: seconds a stopped container is left before it is removed and replaced.
         workers: container creations and removals run on this many threads.
+        owner: this scaler's identity, the ownership label of its containers (default:
+            the one kept in `records`, made on first start); it acts on no other.
     """
 
     def __init__(self, *, engine: Engine, source: MetricsSource, records: Records,
                  outbox: Outbox, metrics: ScalerMetrics, status: Status,
                  pools: Callable[[], Sequence[Pool]], clock: Callable[[], float] = time.time,
                  settle: float = pools.SETTLE, workers: int = 8,
-                 secret_access: SecretAccess | None = None) -> None:
+                 secret_access: SecretAccess | None = None, owner: str | None = None) -> None:
         self.engine, self.source, self.records, self.outbox = engine, source, records, outbox
+        self.owner = owner or records.owner()
         self.metrics, self.status, self.pools, self.clock = metrics, status, pools, clock
         self.settle = settle
         self.secret_access = secret_access
@@ -133,7 +136,7 @@ class Scaler:
         for container_id in [i for i, f in self._removing.items() if f.done()]:
             self._removing.pop(container_id)
         try:
-            found = self.engine.replicas()
+            found = self.engine.replicas(owner=self.owner)
         except EngineError as error:
             self.metrics.engine_up.set(0)
             self.status.set(conditions.READY, False, "EngineUnavailable", str(error))
@@ -219,7 +222,8 @@ class Scaler:
                     _log.error("scaler %s cannot create containers: %s", pool.name, error,
                                extra={"event": "secret_error", "pool": pool.name})
                     continue
-                creations += [(pool, self._workers.submit(self.engine.create, pool, env))
+                creations += [(pool, self._workers.submit(self.engine.create, pool, env,
+                                                            owner=self.owner))
                               for _ in range(plan.create)]
         for replica in orphans:
             self._remove(replica.pool, replica, "pool no longer in the bundle", 10.0, now)
@@ -245,7 +249,7 @@ class Scaler:
 
         def remove() -> None:
             try:
-                self.engine.remove(replica, grace=grace)
+                self.engine.remove(replica, grace=grace, owner=self.owner)
             except EngineError as error:
                 self.metrics.actions.labels(pool, "remove", "failed").inc()
                 _log.error("scaler %s could not remove %s: %s", pool, replica.name, error,
@@ -287,7 +291,8 @@ class Scaler:
                 "lastDecision": last.reason if last else None,
                 "nextEvaluation": watched.next_evaluation if pool.metrics else None,
                 "error": watched.error})
-        self.status.update({"engine": {"ok": True, "error": None}, "pools": listed,
+        self.status.update({"engine": {"ok": True, "error": None}, "owner": self.owner,
+                            "pools": listed,
                             "removing": len(self._removing),
                             "pendingEvents": self.outbox.pending,
                             "decisions": self._decisions})
