@@ -12,10 +12,11 @@ checked; calling GitPython instead cost 0.1 s of imports plus the same `git stat
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
-from converge.compiler import sources
+from converge.compiler import children, sources
 from converge.compiler.bundle import Source
 
 _ENVIRONMENT_OVERRIDES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
@@ -35,11 +36,12 @@ class Pending:
             ["git", "status", "--porcelain", "-z", "--untracked-files=all", "--",
              str(self._root)],
         )
+        tie = children.preexec(signal.SIGTERM)  # git removes its index.lock on SIGTERM
         try:
             self._processes = tuple(
                 subprocess.Popen(command, cwd=self._root, env=environment,
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL)
+                                 stderr=subprocess.DEVNULL, preexec_fn=tie)
                 for command in commands)
         except OSError:  # no git executable, or PATH vanished: no source info
             for process in self._processes:

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from converge.compiler import exprs, loader, promql
+from converge.compiler import children, exprs, loader, promql
 from converge.compiler.sources import SourceFile
 
 MIN_BYTES = 1 << 20
@@ -49,8 +49,10 @@ class Worker:
         self._expressions: list[str] = []
         down_read, down_write = os.pipe()  # parent -> worker: the parent's expressions
         up_read, up_write = os.pipe()  # worker -> parent: loaded files, then answers
+        parent = os.getpid()
         self._pid = os.fork()
         if self._pid == 0:  # the worker: never returns
+            children.die_with_parent(parent)
             os.close(down_write)
             os.close(up_read)
             _serve(sources[split:], down_read, up_write)

@@ -22,7 +22,7 @@ import struct
 import threading
 from typing import Any
 
-from converge.compiler import render, writer
+from converge.compiler import children, render, writer
 from converge.compiler.model import Model
 
 MIN_GROUPS = 100
@@ -43,8 +43,10 @@ def render_into(model: Model, staging: writer.Staging) -> dict[str, str]:
             or not hasattr(os, "fork") or threading.active_count() > 1):
         return render.render(model)
     read, write = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the worker: never returns
+        children.die_with_parent(parent)
         os.close(read)
         _serve(model, staging, write)
     os.close(write)
@@ -78,6 +80,7 @@ class Aside:
                 or threading.active_count() > 1):
             return
         read, write = os.pipe()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:  # no process to spare: render here
@@ -85,6 +88,7 @@ class Aside:
             os.close(write)
             return
         if pid == 0:  # the worker: never returns
+            children.die_with_parent(parent)
             os.close(read)
             code = 1
             try:

@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from converge.compiler import children
+
 _EXTRA_DIRS = ("/usr/bin", "/usr/local/bin", "/usr/sbin")
 """Searched after `PATH`: where Debian's package and `scripts/install-tools` put it."""
 
@@ -65,7 +67,8 @@ def run_tests(promtool: str, files: dict[str, str], tests: list[str]) -> tuple[i
         try:
             done = subprocess.run([promtool, "test", "rules", *tests], cwd=root, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, check=False)
+                                  stdin=subprocess.DEVNULL, check=False,
+                                  preexec_fn=children.preexec())
         except OSError as error:
             raise PromtoolMissing(f"cannot run {promtool}: {error}") from None
     return done.returncode, done.stdout

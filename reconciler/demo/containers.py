@@ -22,6 +22,7 @@ import docker
 import docker.errors
 import httpx
 
+from converge.compiler import children
 from converge.reconciler.demo import processes, steps, workspace
 from converge.reconciler.demo import stack as stacks
 
@@ -134,11 +135,12 @@ def _remove_with_cli(selector: str) -> int:
     if binary is None:
         return 0
     listed = subprocess.run([binary, "ps", "-aq", "--filter", f"label={selector}"],
-                            capture_output=True, text=True, timeout=60, check=False)
+                            capture_output=True, text=True, timeout=60, check=False,
+                            preexec_fn=children.preexec())
     ids = listed.stdout.split()
     if ids:
         subprocess.run([binary, "rm", "-f", "-t", "0", *ids], capture_output=True,
-                       timeout=120, check=False)
+                       timeout=120, check=False, preexec_fn=children.preexec())
     return len(ids)
 
 

@@ -4,6 +4,10 @@ Each child runs in its own session (its own process group), so stopping it also 
 it started; its PID is appended to `WORKDIR/pids` the moment it starts, so a test (or a
 person) can check afterwards that none survived. Stopping is a ladder: SIGTERM to the
 group, a grace period, then SIGKILL.
+
+If the demo itself dies without stopping them (SIGKILL), each child is sent SIGKILL by
+the kernel (`converge.compiler.children`), and the converge daemons among them end their
+own children the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+
+from converge.compiler import children
 
 GRACE_SECONDS = 10.0
 """How long a child gets after SIGTERM before its group is killed."""
@@ -68,7 +74,8 @@ class Supervisor:
         log = open(log_path, "ab")  # noqa: SIM115 - closed by stop()
         popen = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, cwd=cwd or self.workdir,
-                                 env={**os.environ, **(env or {})}, start_new_session=True)
+                                 env={**os.environ, **(env or {})}, start_new_session=True,
+                                 preexec_fn=children.preexec())
         with open(self.pid_file, "a", encoding="utf-8") as pids:
             pids.write(f"{popen.pid} {name}\n")
         child = Child(name, popen, log_path, log)

@@ -17,6 +17,7 @@ import git
 
 from converge.compiler import gitsource
 from converge.compiler.sources import SourceFile
+from converge.reconciler.core import gitrepo
 
 SERVED_REF = "refs/converge/served"
 FETCH_TIMEOUT = 120.0
@@ -79,10 +80,10 @@ class GitMirror:
     def _open(self) -> git.Repo:
         if self._repo is None:
             if (self.cache / "HEAD").exists():
-                self._repo = git.Repo(self.cache)
+                self._repo = gitrepo.Repo(self.cache)
             else:
                 self.cache.mkdir(parents=True, exist_ok=True)
-                self._repo = git.Repo.init(self.cache, bare=True)
+                self._repo = gitrepo.Repo.init(self.cache, bare=True)
         return self._repo
 
 

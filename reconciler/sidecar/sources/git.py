@@ -4,6 +4,9 @@ Each fetch runs `git fetch`; a new commit is checked out (detached, in the sidec
 clone under STATE) and compiled by the `converge compile` code path in a child process,
 so the sidecar itself never loads the compiler and stays small. A commit that does not
 compile is remembered and reported, never published; the next commit is tried.
+
+That child and every `git` command end with the sidecar, even when it is killed
+(`converge.compiler.children`, `converge.reconciler.core.gitrepo`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from converge.compiler import children
 from converge.reconciler.sidecar import bundles
 from converge.reconciler.sidecar.bundles import BundleError, Candidate
 from converge.reconciler.sidecar.sources import directory
@@ -75,16 +79,16 @@ class GitSource:
             raise SourceError(f"git fetch of {self.url} failed: {_short(str(error))}") from None
 
     def _open(self) -> git.Repo:
-        import git
+        from converge.reconciler.core import gitrepo
 
         if self._repo is None:
             clone = self.workdir / "repo"
             if (clone / ".git").is_dir():
-                self._repo = git.Repo(clone)
+                self._repo = gitrepo.Repo(clone)
             else:
                 shutil.rmtree(clone, ignore_errors=True)
                 self.workdir.mkdir(parents=True, exist_ok=True)
-                self._repo = git.Repo.clone_from(self.url, clone, no_checkout=True)
+                self._repo = gitrepo.Repo.clone_from(self.url, clone, no_checkout=True)
         return self._repo
 
     def _compile(self, commit: str) -> Candidate | BundleError:
@@ -98,7 +102,7 @@ class GitSource:
             done = subprocess.run(
                 [sys.executable, "-c", _COMPILE, "compile", str(specs), "-o", str(out)],
                 capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                timeout=COMPILE_TIMEOUT, check=False)
+                timeout=COMPILE_TIMEOUT, check=False, preexec_fn=children.preexec())
         except subprocess.TimeoutExpired:
             return BundleError(f"compiling commit {commit[:12]} took over "
                                f"{COMPILE_TIMEOUT:g}s")

@@ -2,7 +2,8 @@
 
 They run on the staged set, secrets already resolved, before anything is published. A
 checker that is not installed is skipped (logged once): the reload and its verification
-still guard the target.
+still guard the target. A checker is killed when the sidecar dies
+(`converge.compiler.children`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+
+from converge.compiler import children
 
 TIMEOUT = 60.0
 _EXTRA_DIRS = ("/usr/bin", "/usr/local/bin", "/usr/sbin")
@@ -42,7 +45,8 @@ def run(tool: str, args: Sequence[str]) -> str | None:
         return None
     try:
         done = subprocess.run([path, *args], capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=TIMEOUT, check=False)
+                              stdin=subprocess.DEVNULL, timeout=TIMEOUT, check=False,
+                              preexec_fn=children.preexec())
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"{tool} could not run: {error}"
     if done.returncode == 0:
