@@ -45,6 +45,7 @@ cgroup there (docs/operations.md).
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -55,28 +56,19 @@ _ORPHANED = 70
 """Exit status of a child whose parent was already gone when it looked (EX_SOFTWARE)."""
 
 
-_resolved: list[Callable[..., int] | None] = []
-
-
+@functools.cache
 def _prctl() -> Callable[..., int] | None:
     """libc's `prctl`, resolved on first use in the parent (`ctypes` costs 2 ms to
     import, which `converge check` need not pay when it starts no child)."""
-    if not _resolved:
-        function: Callable[..., int] | None = None
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
 
-                function = ctypes.PyDLL(None).prctl
-            except (ImportError, OSError, AttributeError):  # no ctypes, or no prctl
-                function = None
-        _resolved.append(function)
-    return _resolved[0]
-
-
-def supported() -> bool:
-    """Whether this platform ends children with their parent (Linux)."""
-    return _prctl() is not None
+        function: Callable[..., int] = ctypes.PyDLL(None).prctl
+    except (ImportError, OSError, AttributeError):  # no ctypes, or a libc without prctl
+        return None
+    return function
 
 
 def die_with_parent(parent: int, signum: int = signal.SIGKILL) -> None:
