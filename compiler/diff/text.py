@@ -15,6 +15,7 @@ from converge.compiler.diff.report import (
     value_text,
 )
 from converge.compiler.formats import human
+from converge.compiler.formats.terminal import visible
 
 _MARKS = {Status.ADDED: "+", Status.REMOVED: "-", Status.CHANGED: "~", Status.MOVED: ">"}
 _INLINE = 60
@@ -26,7 +27,7 @@ def render(diff: BundleDiff, context: Context) -> str:
     lines.extend(f"note: {note}" for note in context.notes)
     if not diff.changed:
         lines.append(f"no change (bundle {diff.head_hash[:12]})")
-        return "\n".join(lines) + "\n"
+        return visible("\n".join(lines) + "\n")
     lines.append(f"bundle {diff.base_hash[:12]} → {diff.head_hash[:12]}")
     width = max(len(t.target) for t in diff.targets)
     lines.append("")
@@ -40,12 +41,12 @@ def render(diff: BundleDiff, context: Context) -> str:
                          ("Reconciler", diff.reconciler)):
         lines.extend(_section(title, _items(items)))
     lines.extend(_section("Rendered files", _files(diff)))
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines) + "\n")  # spec text never drives the terminal
 
 
 def failure(failures: Iterable[Failure], context: Context) -> str:
     """Each side that does not compile, with its diagnostics as `converge check` shows them."""
-    parts = [f"converge diff: {context.base.shown} → {context.head.shown}\n"]
+    parts = [visible(f"converge diff: {context.base.shown} → {context.head.shown}\n")]
     for found in failures:
         parts.append(f"\nerror: {failure_title(found)}\n\n")
         parts.append(human.render(found.report))

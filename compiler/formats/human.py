@@ -1,9 +1,14 @@
-"""Human output: `path:line:col: error[code]: message`, the source line and a caret."""
+"""Human output: `path:line:col: error[code]: message`, the source line and a caret.
+
+Everything taken from a spec (its path, the message quoting it, the source line, the
+hint) is shown through `terminal.visible_line`: an escape sequence in a spec file is
+printed as `\x1b…`, never sent to the terminal."""
 
 from __future__ import annotations
 
 from converge.compiler.diagnostics import Diagnostic
 from converge.compiler.formats.report import Report
+from converge.compiler.formats.terminal import visible_line
 from converge.compiler.loader import line_index
 
 
@@ -37,18 +42,23 @@ def _style(text: str, code: str, color: bool) -> str:
 def _block(report: Report, diagnostic: Diagnostic, color: bool) -> str:
     severity = diagnostic.severity.value
     tone = {"error": "1;31", "warning": "1;33"}.get(severity, "1;36")
-    head = (f"{report.shown_path(diagnostic.path)}:{diagnostic.line}:{diagnostic.column}: "
-            f"{_style(f'{severity}[{diagnostic.code}]', tone, color)}: {diagnostic.message}\n")
+    head = (f"{visible_line(report.shown_path(diagnostic.path))}:{diagnostic.line}:"
+            f"{diagnostic.column}: {_style(f'{severity}[{diagnostic.code}]', tone, color)}: "
+            f"{visible_line(diagnostic.message)}\n")
     lines = line_index(report.texts.get(diagnostic.path, "")).lines
     body = ""
     if 0 < diagnostic.line <= len(lines):
-        source = lines[diagnostic.line - 1].replace("\t", " ")
+        raw = lines[diagnostic.line - 1].replace("\t", " ")
         gutter = f"{diagnostic.line:>5} | "
         width = 1
         if diagnostic.span.end_line == diagnostic.line:
             width = max(1, diagnostic.span.end_column - diagnostic.column)
-        width = min(width, max(1, len(source) - diagnostic.column + 1))
-        caret = " " * (len(gutter) + diagnostic.column - 1) + "^" * width
-        body = f"{gutter}{source}\n{_style(caret, tone, color)}\n"
-    hint = f"      = hint: {diagnostic.hint}\n" if diagnostic.hint else ""
+        width = min(width, max(1, len(raw) - diagnostic.column + 1))
+        start = diagnostic.column - 1
+        # the caret stays under its text when escapes widen what comes before it
+        column = len(visible_line(raw[:start]))
+        width = max(1, len(visible_line(raw[start:start + width])))
+        caret = " " * (len(gutter) + column) + "^" * width
+        body = f"{gutter}{visible_line(raw)}\n{_style(caret, tone, color)}\n"
+    hint = f"      = hint: {visible_line(diagnostic.hint)}\n" if diagnostic.hint else ""
     return head + body + hint + "\n"

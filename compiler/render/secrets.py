@@ -114,7 +114,13 @@ def _json_positions(path: str, text: str, model: Any) -> list[Position]:
         item = by_name.get(entry.get("name"))
         if item is not None:
             found += _model_references(item.spec, f"/{key}/{index}/spec")
-    return found
+    # the JSON is written with sorted keys: so are its positions, whatever the specs' order
+    return sorted(found, key=lambda position: _sort_key(position["pointer"]))
+
+
+def _sort_key(pointer: str) -> list[tuple[int, int | str]]:
+    return [(0, int(token)) if token.isdigit() else (1, token)
+            for token in pointer.split("/")[1:]]
 
 
 def _model_references(value: Any, pointer: str) -> list[Position]:

@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 from converge.compiler.diagnostics import Severity
 from converge.compiler.formats import github, human
 from converge.compiler.formats.report import Report
+from converge.compiler.formats.terminal import visible
 from converge.compiler.testing.results import Result
 
 FORMATS = ("human", "json", "github", "junit")
@@ -32,8 +33,10 @@ def render(results: list[Result], *, output_format: str, texts: dict[str, str], 
         return _junit(results, report)
     if output_format == "github":
         lines = [github.annotation(report, f.diagnostic()) for r in results for f in r.failures]
-        return "".join(f"{line}\n" for line in lines) + f"converge test: {summary(results)}\n"
-    return _human(results, report, color=color, verbose=verbose)
+        return visible("".join(f"{line}\n" for line in lines)
+                       + f"converge test: {summary(results)}\n")
+    text = _human(results, report, color=color, verbose=verbose)
+    return text if color else visible(text)  # coloured: diagnostics escape their own parts
 
 
 def _human(results: list[Result], report: Report, *, color: bool, verbose: bool) -> str:
