@@ -133,6 +133,8 @@ class EmailChannel(ChannelBase):
     """Require STARTTLS."""
     headers: dict[str, str] = Field(default_factory=dict)
     """Extra mail headers; values are Go templates."""
+    text: str | None = None
+    """The mail's plain-text part (a Go template); `template.body` is its HTML part."""
     events: EventRoute | None = None
     """Daemon events this channel receives through the notifier."""
 
@@ -257,6 +259,13 @@ class MSTeamsChannel(ChannelBase):
     """The channel's incoming-webhook URL (a secret: it carries the token)."""
 
 
+class NoneChannel(ChannelBase):
+    """`none`: a receiver without integrations; Alertmanager drops what reaches it."""
+
+    type: Literal["none"]
+    """Chooses this channel type and its fields."""
+
+
 CHANNEL_TYPES: dict[str, type[ChannelBase]] = {
     "webhook": WebhookChannel,
     "slack": SlackChannel,
@@ -269,6 +278,7 @@ CHANNEL_TYPES: dict[str, type[ChannelBase]] = {
     "telegram": TelegramChannel,
     "discord": DiscordChannel,
     "msteams": MSTeamsChannel,
+    "none": NoneChannel,
 }
 """Every channel type, by its `type` value."""
 
@@ -281,7 +291,7 @@ EVENT_TYPES = NOTIFIER_TYPES | {"webhook", "slack", "email"}
 ChannelSpec = Annotated[
     WebhookChannel | SlackChannel | EmailChannel | DingTalkChannel | WeComChannel
     | FeishuChannel | PagerDutyChannel | OpsgenieChannel | TelegramChannel | DiscordChannel
-    | MSTeamsChannel,
+    | MSTeamsChannel | NoneChannel,
     Field(discriminator="type"),
 ]
 """For the JSON Schema; validation picks the model from `CHANNEL_TYPES` by `type`."""

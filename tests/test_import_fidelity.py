@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import realtools
 import yaml
 from click.testing import CliRunner
 
@@ -78,3 +79,78 @@ def test_an_unset_interval_stays_unset(tmp_path: Path) -> None:
         group = yaml.safe_load(text)["groups"][0]
         assert group["name"] == "Embedded Exporter"
         assert "interval" not in group
+
+
+# --- Alertmanager: receivers keep what they do ---------------------------------------------
+
+AM_HEAD = "route:\n  receiver: Team_A\n  routes:\n    - {receiver: team-a, matchers: [x=\"1\"]}\n"
+
+
+def import_am(tmp_path: Path, receivers: str, *extra: str) -> tuple[Any, Path]:
+    (tmp_path / "am.yml").write_text(AM_HEAD + "receivers:\n" + receivers, encoding="utf-8")
+    result = run("alertmanager", tmp_path / "am.yml", "-o", tmp_path / "out", *extra)
+    return result, tmp_path / "out"
+
+
+def test_an_empty_receiver_stays_empty_and_amtool_accepts_it(tmp_path: Path) -> None:
+    result, out = import_am(tmp_path, "  - name: Team_A\n  - name: team-a\n")
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load(compiled(out)["alertmanager/alertmanager.yaml"])
+    assert all(set(r) == {"name"} for r in config["receivers"]), config["receivers"]
+    assert "discard" not in result.output
+    (tmp_path / "am-out.yml").write_text(compiled(out)["alertmanager/alertmanager.yaml"],
+                                         encoding="utf-8")
+    checked = realtools.amtool_check_config(tmp_path / "am-out.yml")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_an_unsupported_integration_is_refused_at_its_position(tmp_path: Path) -> None:
+    result, out = import_am(tmp_path, "  - name: Team_A\n  - name: team-a\n"
+                                      "    pushover_configs: [{user_key: u, token: t}]\n")
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'am.yml'}:8:5: receiver 'team-a': pushover_configs has no " \
+           "converge channel type" in result.output
+    assert not out.exists()
+
+
+def test_every_receiver_rename_is_reported(tmp_path: Path) -> None:
+    result, _ = import_am(tmp_path, "  - name: Team_A\n  - name: team-a\n")
+    assert result.exit_code == 0, result.output
+    assert "receiver 'Team_A' renamed 'team-a'" in result.output
+    assert "receiver 'team-a' renamed 'team-a-2'" in result.output
+
+
+def test_email_text_and_html_stay_apart(tmp_path: Path) -> None:
+    email = ("    email_configs:\n      - to: a@example.com\n        from: am@example.com\n"
+             "        smarthost: smtp.example.com:25\n")
+    result, out = import_am(
+        tmp_path, "  - name: Team_A\n" + email + "        text: 'plain {{ .Status }}'\n"
+                  "  - name: team-a\n" + email + "        html: '<b>{{ .Status }}</b>'\n"
+                  "        text: 'plain too'\n")
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load(compiled(out)["alertmanager/alertmanager.yaml"])
+    emails = {r["name"]: r["email_configs"][0] for r in config["receivers"]}
+    assert emails["team-a"]["text"] == "plain {{ .Status }}"
+    assert "html" not in emails["team-a"]  # Alertmanager's default HTML mail stays
+    assert emails["team-a-2"]["text"] == "plain too"
+    assert emails["team-a-2"]["html"] == '{{ template "converge.team-a-2.body" . }}'
+
+
+# --- The import report and --strict ----------------------------------------------------------
+
+def test_a_faithful_import_reports_no_changes_and_passes_strict(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text("groups:\n  - name: api\n    interval: 15s\n"
+                                    "    rules: [{alert: A, expr: up == 0, for: 5m}]\n",
+                                    encoding="utf-8")
+    result = run("prometheus-rules", tmp_path / "r.yml", "-o", tmp_path / "out", "--strict")
+    assert result.exit_code == 0, result.output
+    assert "Import report: no changes" in result.output
+
+
+def test_strict_refuses_an_import_that_changes_something(tmp_path: Path) -> None:
+    result, out = import_am(tmp_path, "  - name: Team_A\n  - name: team-a\n", "--strict")
+    assert result.exit_code == 1, result.output
+    assert "Import report: 2 change(s) from the source:" in result.output
+    assert "receiver 'Team_A' renamed 'team-a'" in result.output
+    assert "--strict: the import is not faithful" in result.output
+    assert not out.exists()

@@ -3,8 +3,10 @@
 The thin shell around `converge.compiler.importers`: it reads the source files and the output
 directory, lets the pure converters decide, refuses to overwrite spec files unless told
 to, writes, and reports what it wrote, the environment variables secrets now come from
-(names only) and anything the user should check. Exit codes: 0 written, 2 usage or I/O
-error or a source that is not what the command reads.
+(names only), and the import report: every change the import made (renames, dropped
+fields, defaults added), empty for a faithful import. Exit codes: 0 written, 1 `--strict`
+and the report is not empty (nothing written), 2 usage or I/O error or a source that is
+not what the command reads.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ import click
 from converge.compiler import importers, sources
 from converge.compiler.importers import scaffold
 
+EXIT_CHANGED = 1
 EXIT_USAGE = 2
 _OUTPUT = click.option("-o", "--output", "output", required=True, help="Repository to write.",
                        type=click.Path(file_okay=False, path_type=Path))
 _FORCE = click.option("--force", is_flag=True, help="Overwrite existing spec files.")
+_STRICT = click.option("--strict", is_flag=True,
+                       help="Fail (exit 1, write nothing) unless the import changes nothing.")
 
 
 @click.group("import")
@@ -33,7 +38,8 @@ def import_group() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_OUTPUT
 @_FORCE
-def prometheus_rules(files: tuple[Path, ...], output: Path, force: bool) -> None:
+@_STRICT
+def prometheus_rules(files: tuple[Path, ...], output: Path, force: bool, strict: bool) -> None:
     """Import Prometheus rule files and PrometheusRule objects into OUTPUT/rules/.
 
     Each rule group becomes a RuleGroup; OUTPUT gets a converge.yaml and a catch-all
@@ -46,8 +52,9 @@ def prometheus_rules(files: tuple[Path, ...], output: Path, force: bool) -> None
         return importers.import_rule_files(texts, taken=taken, versions=existing.versions)
 
     imported = _convert(convert, output, "RuleGroup")
+    _refuse_changes(imported, strict=strict)
     extra: list[importers.OutputFile] = []
-    notes = list(imported.notes)
+    notes: list[str] = []
     if existing.versions is None:
         extra.append(scaffold.project_file(output.resolve().name, imported.versions))
     if not existing.has("Routing") and not existing.has("Channel"):
@@ -66,7 +73,8 @@ def prometheus_rules(files: tuple[Path, ...], output: Path, force: bool) -> None
 @click.argument("file", type=click.Path(path_type=Path))
 @_OUTPUT
 @_FORCE
-def alertmanager(file: Path, output: Path, force: bool) -> None:
+@_STRICT
+def alertmanager(file: Path, output: Path, force: bool, strict: bool) -> None:
     """Import an Alertmanager config into OUTPUT/channels/ and OUTPUT/routing.yaml.
 
     Literal secrets are replaced by `{env: NAME}` references; the names to set are listed.
@@ -78,7 +86,8 @@ def alertmanager(file: Path, output: Path, force: bool) -> None:
         return importers.import_config(text, source=file.as_posix(), taken=taken)
 
     imported = _convert(convert, output, "Channel")
-    notes = list(imported.notes)
+    _refuse_changes(imported, strict=strict)
+    notes: list[str] = []
     others = existing.paths.get("Routing", set()) - {scaffold.ROUTING_PATH}
     if others:
         notes.append(f"another Routing document is in {', '.join(sorted(others))}: "
@@ -116,7 +125,7 @@ def compose(file: Path, output: Path, project: str | None, force: bool) -> None:
     extra = [] if existing.versions is not None else [
         scaffold.project_file(output.resolve().name, imported.versions)]
     _write(output, [*imported.files, *extra], force=force)
-    _report(imported, list(imported.notes), output)
+    _report(imported, [], output)
 
 
 def _read(path: Path) -> str:
@@ -169,6 +178,22 @@ def _write(output: Path, files: Sequence[importers.OutputFile], *, force: bool) 
         click.echo(f"wrote {target} ({file.summary})" if file.summary else f"wrote {target}")
 
 
+def _refuse_changes(imported: importers.Imported, *, strict: bool) -> None:
+    if strict and imported.notes:
+        click.echo(_changes(imported), err=True)
+        _fail("--strict: the import is not faithful (see the report above); nothing written",
+              code=EXIT_CHANGED)
+
+
+def _changes(imported: importers.Imported) -> str:
+    """The import report: every change the import made, or that it made none."""
+    if not imported.notes:
+        return "\nImport report: no changes (the specs mean what the source meant)."
+    lines = [f"\nImport report: {len(imported.notes)} change(s) from the source:"]
+    lines += [f"  - {note}" for note in imported.notes]
+    return "\n".join(lines)
+
+
 def _report(imported: importers.Imported, notes: list[str], output: Path) -> None:
     if imported.env:
         click.echo("\nSecrets are read from these environment variables; set them where "
@@ -176,6 +201,7 @@ def _report(imported: importers.Imported, notes: list[str], output: Path) -> Non
         width = max(len(var.name) for var in imported.env)
         for var in imported.env:
             click.echo(f"  {var.name.ljust(width)}  {var.purpose}")
+    click.echo(_changes(imported))
     if notes:
         click.echo("\nNotes:")
         for note in notes:
@@ -183,6 +209,6 @@ def _report(imported: importers.Imported, notes: list[str], output: Path) -> Non
     click.echo(f"\nNext: converge check {output}")
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, *, code: int = EXIT_USAGE) -> NoReturn:
     click.echo(f"converge: error: {message}", err=True)
-    raise SystemExit(EXIT_USAGE)
+    raise SystemExit(code)

@@ -43,7 +43,8 @@ def import_config(text: str, *, source: str, taken: set[str]) -> Imported:
     globals_ = docs.mapping(config.get("global"), where=f"{source}: global")
     _note_globals(globals_, notes)
     raw_receivers = docs.sequence(config.get("receivers"), where=f"{source}: receivers")
-    receivers = receivers_module.convert(raw_receivers, source=source, globals_=globals_,
+    receivers = receivers_module.convert(raw_receivers, source=source, text=text,
+                                         globals_=globals_,
                                          taken=taken, secrets=secrets, notes=notes)
     channels = {r.name: r.channel_names for r in receivers}
     route = routes.convert_route(docs.mapping(config["route"], where=f"{source}: route"),

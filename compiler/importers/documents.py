@@ -54,6 +54,35 @@ def load_all(text: str, *, source: str) -> list[Any]:
     return [document for document in documents if document is not None]
 
 
+def position(text: str, *path: str | int) -> str:
+    """`line:column` (1-based) of the node at `path` in the first document, else ''.
+
+    `path` holds mapping keys and sequence indexes: `position(text, "receivers", 2,
+    "pushover_configs")` points at that key of the third receiver.
+    """
+    try:
+        node = yaml.compose(text, Loader=_TextLoader)
+    except yaml.YAMLError:
+        return ""
+    for index, step in enumerate(path):
+        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            found = [(k, v) for k, v in node.value if getattr(k, "value", None) == step]
+            if not found:
+                return ""
+            key, node = found[0]
+            if index == len(path) - 1:
+                node = key  # a key's own position: where the field is written
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and (
+                0 <= step < len(node.value)):
+            node = node.value[step]
+        else:
+            return ""
+    if node is None:
+        return ""
+    mark = node.start_mark
+    return f"{mark.line + 1}:{mark.column + 1}"
+
+
 def to_int(value: Any, *, where: str) -> int:
     """A whole number written as YAML text.
 

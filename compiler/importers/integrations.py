@@ -8,8 +8,9 @@ by name only, so a value that might be secret is never copied anywhere.
 
 Message fields become the channel's `template`: Slack `title`/`text`, Opsgenie
 `message`/`description`, Discord `title`/`message`, Teams `title`/`text` its title and
-body; email `html` (else `text`) and Telegram `message` its body; PagerDuty
-`description` its title. Email `headers` (such as `Subject`) are kept as they are.
+body; email `html` and Telegram `message` its body; PagerDuty `description` its title.
+Email `text` stays the plain-text part (`text`), apart from `html`; email `headers`
+(such as `Subject`) are kept as they are.
 """
 
 from __future__ import annotations
@@ -177,9 +178,9 @@ def email(raw: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if headers:
         spec["headers"] = headers
     html, text = ctx.text(raw, "html"), ctx.text(raw, "text")
-    if html and text:
-        ctx.unmapped.append("text")
-    spec.update(_template(ctx, body=html or text))
+    if text is not None:
+        spec["text"] = text  # the plain-text part; `html` stays the HTML part
+    spec.update(_template(ctx, body=html))
     return {**spec, **_send_resolved(raw, ctx, default=False)}
 
 

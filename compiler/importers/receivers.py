@@ -3,8 +3,10 @@
 A receiver named in routes may hold several integrations (a Slack channel and an email
 list); converge routes name one channel each, so a receiver with several integrations
 becomes several channels (`ops-slack`, `ops-email`) and the routes fan out to all of them
-(see `routes`). A receiver with no integrations (a "blackhole" such as `null`) becomes a
-placeholder webhook channel, reported to the user: converge has no way to drop alerts.
+(see `routes`); every such split, and every receiver whose name had to change, is in
+the import's report. A receiver with no integrations (a "blackhole" such as `null`)
+stays one: a `none` channel. An integration converge has no channel type for is refused
+with its position: rewriting it into something else would fail on every notification.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from converge.compiler.importers.secrets import Secrets
 UNSUPPORTED = ("pushover_configs", "victorops_configs", "wechat_configs", "sns_configs",
                "webex_configs", "msteamsv2_configs", "jira_configs", "rocketchat_configs",
                "incidentio_configs", "mattermost_configs")
-PLACEHOLDER_URL = "http://127.0.0.1:9095/discard"
 ANNOTATION = "converge.io/"
 
 
@@ -39,12 +40,13 @@ class Receiver:
         return [c["metadata"]["name"] for c in self.channels]
 
 
-def convert(raw_receivers: list[Any], *, source: str, globals_: dict[str, Any],
+def convert(raw_receivers: list[Any], *, source: str, text: str, globals_: dict[str, Any],
             taken: set[str], secrets: Secrets, notes: list[str]) -> list[Receiver]:
     """Every receiver as channels with unique names (not colliding with `taken`).
 
     Raises:
-        SourceFormatError: a receiver is malformed or an integration lacks essentials.
+        SourceFormatError: a receiver is malformed, an integration lacks essentials or
+            has no converge channel type (at its line and column in `text`).
     """
     channel_names, stems = names.Names(taken), names.Names()
     receivers, seen = [], set()
@@ -56,10 +58,31 @@ def convert(raw_receivers: list[Any], *, source: str, globals_: dict[str, Any],
                                          + ("a receiver needs a name" if not name
                                             else f"duplicate receiver name {name!r}"))
         seen.add(name)
+        for key in raw:
+            if key in UNSUPPORTED:
+                at = docs.position(text, "receivers", index, key)
+                raise docs.SourceFormatError(
+                    f"{source}:{at + ':' if at else ''} receiver {name!r}: {key} has no "
+                    "converge channel type; remove it from the receiver, or deliver through "
+                    "a webhook channel, then import again")
         channels = _channels(raw, receiver=name, source=source, globals_=globals_,
                              names=channel_names, secrets=secrets, notes=notes)
-        receivers.append(Receiver(name, stems.allocate(name, fallback="receiver"), channels))
+        receiver = Receiver(name, stems.allocate(name, fallback="receiver"), channels)
+        _note_names(receiver, notes)
+        receivers.append(receiver)
     return receivers
+
+
+def _note_names(receiver: Receiver, notes: list[str]) -> None:
+    """Report a receiver whose Alertmanager name changes (renamed or split)."""
+    channels = receiver.channel_names
+    if len(channels) > 1:
+        notes.append(f"receiver {receiver.name!r} renamed: split into channels "
+                     f"{', '.join(repr(c) for c in channels)}, one per integration (routes "
+                     "notify each)")
+    elif channels[0] != receiver.name:
+        notes.append(f"receiver {receiver.name!r} renamed {channels[0]!r} (channel names are "
+                     "lower-case letters, digits and '-', unique)")
 
 
 def _channels(raw: dict[str, Any], *, receiver: str, source: str, globals_: dict[str, Any],
@@ -68,18 +91,12 @@ def _channels(raw: dict[str, Any], *, receiver: str, source: str, globals_: dict
     found = [(key, i, item) for key in integrations.CONVERTERS
              for i, item in enumerate(docs.sequence(raw.get(key), where=f"{label}: {key}"))]
     for key in raw:
-        if key in UNSUPPORTED:
-            notes.append(f"{label}: {key} has no converge channel type, not imported")
-        elif key != "name" and key not in integrations.CONVERTERS:
+        if key != "name" and key not in integrations.CONVERTERS:
             notes.append(f"{label}: unknown field {key!r}, not imported")
     if not found:
         name = names.allocate(receiver, fallback="receiver")
-        notes.append(f"{label} has no integration converge can deliver to (Alertmanager drops "
-                     f"what it receives): channel {name!r} is a placeholder webhook to "
-                     f"{PLACEHOLDER_URL}; point it somewhere or route those alerts elsewhere")
-        return (_document(name, {"type": "webhook", "url": PLACEHOLDER_URL,
-                                 "sendResolved": False},
-                          receiver=receiver, integration="", source=source),)
+        return (_document(name, {"type": "none"}, receiver=receiver, integration="",
+                          source=source),)
     documents = []
     for key, index, item in found:
         kind = key.removesuffix("_configs")
@@ -107,7 +124,5 @@ def _document(name: str, spec: dict[str, Any], *, receiver: str, integration: st
                    f"{ANNOTATION}source-receiver": receiver}
     if integration:
         annotations[f"{ANNOTATION}source-integration"] = integration
-    else:
-        annotations[f"{ANNOTATION}placeholder"] = "the source receiver has no integrations"
     return {"apiVersion": "converge/v1", "kind": "Channel",
             "metadata": {"name": name, "annotations": annotations}, "spec": spec}

@@ -42,6 +42,7 @@ class Imported:
     files: tuple[OutputFile, ...]
     env: tuple[EnvVar, ...] = ()
     notes: tuple[str, ...] = ()
-    """Things the user should know: dropped fields, changed shapes, placeholders."""
+    """The import report: every change from the source (renames, dropped fields, defaults
+    added, changed shapes); empty for a faithful import (`--strict` requires that)."""
     versions: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
     """Lowest target versions that accept what was imported (for a new converge.yaml)."""

@@ -141,6 +141,8 @@ def _receiver(model: Model, channel: Named) -> dict[str, Any]:
     spec = channel.spec
     kind = spec.type
     common: dict[str, Any] = {"send_resolved": spec.send_resolved}
+    if kind == "none":
+        return {"name": channel.name, "integrations": []}
     if kind in NOTIFIER_TYPES:
         return {"name": channel.name, "integrations": [
             ("webhook_configs", [{**common, "url": notifier_url(model, channel.name)}])]}
@@ -181,7 +183,7 @@ def _email(channel: Named) -> dict[str, Any]:
     spec = channel.spec
     config: dict[str, Any] = {"to": ", ".join(spec.to), "from": spec.from_,
                               "smarthost": spec.smarthost, "require_tls": spec.require_tls}
-    config.update(_present(spec, "auth_username"))
+    config.update(_present(spec, "auth_username", "text"))
     if spec.auth_password is not None:
         config["auth_password"] = _secret(spec.auth_password)
     headers = dict(spec.headers)
