@@ -21,6 +21,8 @@ Analysis = tuple[promql.ParseProblem | None, promql.LabelSet | None]
 
 _prefetched: dict[tuple[str, str], Analysis] = {}
 _pending: list[Callable[[], Mapping[tuple[str, str], Analysis]]] = []
+_answered: dict[tuple[str, str], Analysis] | None = None
+"""While `recording`: every answer given, for the persistent cache (`compiler.cache`)."""
 
 
 def parsable(expr: str) -> str:
@@ -33,7 +35,23 @@ def analysis(expr: str, dialect: str) -> Analysis:
     while _pending:
         _prefetched.update(_pending.pop()())
     found = _prefetched.get((expr, dialect))
-    return found if found is not None else _computed(expr, dialect)
+    if found is None:
+        found = _computed(expr, dialect)
+    if _answered is not None:
+        _answered[expr, dialect] = found
+    return found
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[dict[tuple[str, str], Analysis]]:
+    """Within the block, every answer `analysis` gives is added to the dict yielded."""
+    global _answered
+    answered: dict[tuple[str, str], Analysis] = {}
+    _answered = answered
+    try:
+        yield answered
+    finally:
+        _answered = None
 
 
 @functools.lru_cache(maxsize=65536)

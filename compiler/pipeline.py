@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import gc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from converge.compiler import expand, exprs, loader, validate
+from converge.compiler import cache, expand, exprs, loader, templatecheck, validate
 from converge.compiler.checks import (
     CHECKS,
     inhibit_unknown_label,
@@ -33,6 +34,8 @@ class CheckResult:
     texts: dict[str, str]
     """Each file's text, for showing source lines in messages."""
     files: int
+    fresh: dict[str, cache.Entry] = dataclasses.field(default_factory=dict)
+    """With a cache: the work done on each file it had no entry for, by path, to store."""
 
     @property
     def ok(self) -> bool:
@@ -95,13 +98,18 @@ def preload(sources: Sequence[SourceFile], worker: check_worker.Worker | None) -
 
 def check(sources: Iterable[SourceFile], *, worker: check_worker.Worker | None = None,
           shared: Shared | None = None,
-          expanded: Callable[[Model], object] | None = None) -> CheckResult:
+          expanded: Callable[[Model], object] | None = None,
+          cached: Mapping[str, cache.Entry] | None = None) -> CheckResult:
     """Load, validate, expand and check specs; collect every diagnostic.
 
     `worker`: one the caller started on the same `sources` (see `parallel.check_worker`);
     by default one is started here when the repository is big enough. `shared` (from
     `preload`, which takes the worker instead): files, validations and analyses to reuse.
     `expanded` is called with the model before the checks run (whatever they find).
+    `cached`: the persistent cache's entries for some of `sources`, by path (see
+    `compiler.cache`; a caller's worker is then started on the others only). Those files
+    are not loaded and their analyses not recomputed; the result's `fresh` holds the
+    entries of the rest, for the caller to store.
     """
     was_enabled = gc.isenabled()
     gc.disable()  # many small objects, few cycles: collecting during the run only costs time
@@ -109,47 +117,98 @@ def check(sources: Iterable[SourceFile], *, worker: check_worker.Worker | None =
         files = list(sources)
         if shared is not None:
             assert worker is None, "a shared check takes its worker from `preload`"
-            return _check(files, None, shared, expanded)
-        return _check(files, worker if worker is not None else check_worker.start(files), None,
-                      expanded)
+            assert cached is None, "a shared check does not read the persistent cache"
+            return _check(files, None, shared, expanded, None)
+        if worker is None:
+            worker = check_worker.start([s for s in files if s.path not in (cached or {})])
+        return _check(files, worker, None, expanded, cached)
     finally:
         if was_enabled:
             gc.enable()
 
 
 def _check(sources: list[SourceFile], worker: check_worker.Worker | None,
-           shared: Shared | None, expanded: Callable[[Model], object] | None) -> CheckResult:
+           shared: Shared | None, expanded: Callable[[Model], object] | None,
+           cached: Mapping[str, cache.Entry] | None) -> CheckResult:
     diagnostics: list[Diagnostic] = []
     texts: dict[str, str] = {}
     documents: list[loader.Document] = []
+    fresh: dict[str, cache.Entry] = {}
     try:
-        own = sources[:worker.split] if worker is not None else sources
+        misses = ([s for s in sources if s.path not in cached] if cached is not None
+                  else sources)
+        own = misses[:worker.split] if worker is not None else misses
         loaded = ([shared.load(source) for source in own] if shared is not None
                   else [loader.load(source.path, source.data) for source in own])
         if worker is not None:  # in this order: the worker sends its files, then listens
             theirs = worker.loaded()
             worker.send_expressions(d for file in loaded for d in file.documents)
             loaded.extend(theirs)
+        if cached is not None:  # every file in its place, as if all were loaded here
+            by_path = {file.path: file for file in loaded}
+            loaded = [cached[s.path].loaded if s.path in cached else by_path[s.path]
+                      for s in sources]
         for file in loaded:
             texts[file.path] = file.text
             documents.extend(file.documents)
             diagnostics.extend(file.diagnostics)
-        validated = validate.validate(documents, shared.validated if shared is not None else None)
-        diagnostics.extend(validated.diagnostics)
-        model = expand.expand(validated, shared.expanded if shared is not None else None)
-        if expanded is not None:
-            expanded(model)
-        context = Context(model, texts)
-        answers = (worker.answers if worker is not None
-                   else shared.answers if shared is not None else dict)
-        with exprs.prefetched(answers):
-            for module in _CHECK_ORDER:
-                diagnostics.extend(module.check(model, context))
+        with contextlib.ExitStack() as stack:
+            recorded = stack.enter_context(exprs.recording()) if cached is not None else {}
+            if cached:  # the cached files' analyses, from the start (the expander asks too)
+                stack.enter_context(exprs.prefetched(functools.partial(_cached_answers,
+                                                                       cached)))
+                for entry in cached.values():
+                    templatecheck.remember(entry.problems, entry.references)  # type: ignore[arg-type]
+            validated = validate.validate(documents,
+                                          shared.validated if shared is not None else None)
+            diagnostics.extend(validated.diagnostics)
+            model = expand.expand(validated, shared.expanded if shared is not None else None)
+            if expanded is not None:
+                expanded(model)
+            context = Context(model, texts)
+            answers = (worker.answers if worker is not None
+                       else shared.answers if shared is not None else dict)
+            with exprs.prefetched(answers):
+                for module in _CHECK_ORDER:
+                    diagnostics.extend(module.check(model, context))
+                if cached is not None:
+                    fresh = _fresh_entries(loaded, cached, recorded)
     finally:
         if worker is not None:
             worker.close()
     diagnostics.sort(key=Diagnostic.sort_key)
-    return CheckResult(model, _dedupe(diagnostics), texts, len(sources))
+    return CheckResult(model, _dedupe(diagnostics), texts, len(sources), fresh)
+
+
+def _cached_answers(cached: Mapping[str, cache.Entry]
+                    ) -> dict[tuple[str, str], exprs.Analysis]:
+    found: dict[tuple[str, str], exprs.Analysis] = {}
+    for entry in cached.values():
+        found.update(entry.analyses)  # type: ignore[arg-type]
+    return found
+
+
+def _fresh_entries(loaded: list[loader.LoadedFile], cached: Mapping[str, cache.Entry],
+                   recorded: Mapping[tuple[str, str], exprs.Analysis]) -> dict[str, cache.Entry]:
+    """The cache entry of every file `cached` lacked: the file and the answers this run
+    gave about its expressions and templates."""
+    problems, references = templatecheck.known()
+    by_expression: dict[str, dict[tuple[str, str], exprs.Analysis]] = {}
+    for key, analysis in recorded.items():
+        by_expression.setdefault(key[0], {})[key] = analysis
+    fresh: dict[str, cache.Entry] = {}
+    for file in loaded:
+        if file.path in cached:
+            continue
+        analyses: dict[tuple[str, str], tuple[object, object]] = {}
+        for expression in check_worker.rule_expressions(file.documents):
+            analyses.update(by_expression.get(expression, {}))
+        texts = cache.template_texts(file.documents)
+        fresh[file.path] = cache.Entry(
+            file, analyses,
+            {key: found for text in texts for key, found in problems.get(text, {}).items()},
+            {text: references[text] for text in texts if text in references})
+    return fresh
 
 
 _READ_PARSED_PROMQL = (promql_syntax, template_unknown_label, inhibit_unknown_label,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Mapping
 
 from converge.compiler import gotemplate
 
@@ -115,10 +116,45 @@ def _simple(text: str) -> _Simple | None:
     return _Simple(frozenset(functions), frozenset(variables), tuple(references))
 
 
-@functools.lru_cache(maxsize=16384)
+_Key = tuple[str, str, frozenset[str]]
+_known_problems: dict[_Key, tuple[gotemplate.TemplateProblem, ...]] = {}
+_known_references: dict[str, tuple[gotemplate.LabelReference, ...]] = {}
+"""Answers given in this process (or read from the persistent cache, `remember`), by
+text: a repository repeats its annotations, and a re-check repeats every one."""
+_MAX_KNOWN = 1 << 17
+"""Both are emptied when they reach this size (a long-running server or watch)."""
+
+
+def remember(problems: Mapping[_Key, tuple[gotemplate.TemplateProblem, ...]],
+             references: Mapping[str, tuple[gotemplate.LabelReference, ...]]) -> None:
+    """Take answers computed earlier (the persistent cache's)."""
+    _known_problems.update(problems)
+    _known_references.update(references)
+
+
+def known() -> tuple[dict[str, dict[_Key, tuple[gotemplate.TemplateProblem, ...]]],
+                     dict[str, tuple[gotemplate.LabelReference, ...]]]:
+    """The answers given so far, by text: (problems by their whole key, references)."""
+    by_text: dict[str, dict[_Key, tuple[gotemplate.TemplateProblem, ...]]] = {}
+    for key, found in _known_problems.items():
+        by_text.setdefault(key[0], {})[key] = found
+    return by_text, dict(_known_references)
+
+
 def problems(text: str, dialect: str,
              unavailable: frozenset[str] = frozenset()) -> tuple[gotemplate.TemplateProblem, ...]:
     """What Go's template parser would reject in `text` (see `gotemplate.template_problems`)."""
+    key = (text, dialect, unavailable)
+    found = _known_problems.get(key)
+    if found is None:
+        if len(_known_problems) >= _MAX_KNOWN:
+            _known_problems.clear()
+        found = _known_problems[key] = _problems(text, dialect, unavailable)
+    return found
+
+
+def _problems(text: str, dialect: str,
+              unavailable: frozenset[str]) -> tuple[gotemplate.TemplateProblem, ...]:
     simple = _simple(text)
     if simple is not None:
         functions, variables = _available(dialect, unavailable)
@@ -139,10 +175,12 @@ def _available(dialect: str, unavailable: frozenset[str]) -> tuple[frozenset[str
 
 def label_references(text: str) -> tuple[gotemplate.LabelReference, ...]:
     """The alert labels `text` reads (see `gotemplate.label_references`)."""
-    simple = _simple(text)
-    return simple.references if simple is not None else _full_references(text)
-
-
-@functools.lru_cache(maxsize=16384)
-def _full_references(text: str) -> tuple[gotemplate.LabelReference, ...]:
-    return tuple(gotemplate.label_references(text))
+    found = _known_references.get(text)
+    if found is None:
+        if len(_known_references) >= _MAX_KNOWN:
+            _known_references.clear()
+        simple = _simple(text)
+        found = _known_references[text] = (
+            simple.references if simple is not None
+            else tuple(gotemplate.label_references(text)))
+    return found

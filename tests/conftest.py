@@ -69,3 +69,16 @@ def _every_diagnostic_is_positioned(monkeypatch: pytest.MonkeyPatch) -> Iterator
 
     monkeypatch.setattr(pipeline, "check", checked)
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """converge's per-file cache (`compiler.cache`) defaults to the user's cache directory:
+    tests (and the processes they start) use one of their own instead."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved

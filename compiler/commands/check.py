@@ -25,7 +25,9 @@ __all__ = ["FORMATS", "check", "check_and_report", "report_text", "run_checks", 
 @conventions.format_option(*FORMATS, help="How to print diagnostics.")
 @click.option("--explain", metavar="CODE", help="Print what a diagnostic code means, and exit.")
 @conventions.color_option()
-def check(path: Path, output_format: str, explain: str | None, color: bool | None) -> None:
+@conventions.cache_options
+def check(path: Path, output_format: str, explain: str | None, color: bool | None,
+          cache_dir: Path | None, use_cache: bool) -> None:
     """Validate the specs under PATH (default: the current directory).
 
     Every problem is reported at its file, line and column. Exit status: 0 no errors
@@ -35,23 +37,29 @@ def check(path: Path, output_format: str, explain: str | None, color: bool | Non
         raise SystemExit(_explain(explain))
     gc.disable()  # a short-lived process: collecting over the whole model only costs time
     exit_fast()
-    result = check_and_report(path, output_format, color)
+    result = check_and_report(path, output_format, color, cache_dir=cache_dir,
+                              use_cache=use_cache)
     raise SystemExit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
-def check_and_report(path: Path, output_format: str, color: bool | None
+def check_and_report(path: Path, output_format: str, color: bool | None, *,
+                     cache_dir: Path | None = None, use_cache: bool = True
                      ) -> pipeline.CheckResult:
     """Run the checks on PATH and print the diagnostics in the chosen format on stdout."""
-    result = run_checks(path)
+    result = run_checks(path, cache_dir=cache_dir, use_cache=use_cache)
     use_color = conventions.use_color(sys.stdout, color)
     text = report_text(result, path=path, output_format=output_format, color=use_color)
     click.echo(text, nl=False, color=use_color)
     return result
 
 
-def run_checks(path: Path) -> pipeline.CheckResult:
-    """Read the specs under PATH and check them; a missing PATH or no spec files exit 2."""
-    from converge.compiler import sources
+def run_checks(path: Path, *, cache_dir: Path | None = None,
+               use_cache: bool = True) -> pipeline.CheckResult:
+    """Read the specs under PATH and check them; a missing PATH or no spec files exit 2.
+
+    With `use_cache`, each file's work is read from and written to the cache in
+    `cache_dir` (`compiler.cache`)."""
+    from converge.compiler import cache, sources
     from converge.compiler.parallel import check_worker
 
     try:
@@ -62,11 +70,17 @@ def run_checks(path: Path) -> pipeline.CheckResult:
     if not files:  # almost always a wrong PATH: passing silently would hide it in CI
         click.echo(f"converge: error: no spec files (*.yaml, *.yml) under {path}", err=True)
         raise SystemExit(EXIT_USAGE)
+    store = cache.open_store(cache_dir, enabled=use_cache)
+    cached = store.lookup(files) if store is not None else None
     # The worker loads files while this process imports pydantic and the models below.
-    worker = check_worker.start(files, share=check_worker.BEFORE_IMPORTS)
+    worker = check_worker.start([f for f in files if f.path not in (cached or {})],
+                                share=check_worker.BEFORE_IMPORTS)
     from converge.compiler import pipeline
 
-    return pipeline.check(files, worker=worker)
+    result = pipeline.check(files, worker=worker, cached=cached)
+    if store is not None:
+        store.save(files, result.fresh)
+    return result
 
 
 def report_text(result: pipeline.CheckResult, *, path: Path, output_format: str,

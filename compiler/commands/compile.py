@@ -29,8 +29,9 @@ __all__ = ["compile_command"]
 @conventions.format_option(*FORMATS, help="How to print diagnostics (and, with json, the "
                                           "result) on stdout.")
 @conventions.color_option()
+@conventions.cache_options
 def compile_command(path: Path, output: Path, check_only: bool, output_format: str,
-                    color: bool | None) -> None:
+                    color: bool | None, cache_dir: Path | None, use_cache: bool) -> None:
     """Check the specs under PATH and write the bundle Prometheus, vmalert, Alertmanager and
     the daemons load: rule files, alertmanager.yaml, reconciler data and manifest.json.
 
@@ -45,7 +46,7 @@ def compile_command(path: Path, output: Path, check_only: bool, output_format: s
     exit_fast()
     git = gitinfo.start(path)  # runs beside the checks, on the other core
     try:
-        result = run_checks(path)
+        result = run_checks(path, cache_dir=cache_dir, use_cache=use_cache)
     finally:
         git.close()
     printer = _Printer(result, path=path, output_format=output_format)

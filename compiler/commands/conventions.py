@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
@@ -69,6 +70,18 @@ def use_color(stream: IO[str], forced: bool | None = None) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # a closed or unusual stream
         return False
+
+
+def cache_options(function: _F) -> _F:
+    """`--cache-dir DIR` and `--no-cache`: where the per-file cache lives (docs/cache.md),
+    or not to use it; stored as `cache_dir` and `use_cache`."""
+    function = click.option(
+        "--cache/--no-cache", "use_cache", default=True, show_default=True,
+        help="Read and write the per-file cache; --no-cache does all the work.")(function)
+    return click.option(
+        "--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="The per-file cache directory (default: $XDG_CACHE_HOME/converge, else "
+             "~/.cache/converge).")(function)
 
 
 def log_options(function: _F) -> _F:

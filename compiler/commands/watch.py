@@ -18,7 +18,7 @@ import click
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from converge.compiler import sources
+from converge.compiler import cache, sources
 from converge.compiler.commands import conventions
 from converge.compiler.watch import build, debounce
 
@@ -48,7 +48,9 @@ class _Enqueue(FileSystemEventHandler):
               show_default=True, help="The bundle directory, replaced as a whole.")
 @click.option("--debounce", "delay", type=click.FloatRange(min=0), default=0.3,
               show_default=True, help="Seconds without a change before recompiling.")
-def watch_command(path: Path, output: Path, delay: float) -> None:
+@conventions.cache_options
+def watch_command(path: Path, output: Path, delay: float, cache_dir: Path | None,
+                  use_cache: bool) -> None:
     """Compile the specs under PATH into OUTPUT now and again on every change.
 
     Each recompile prints the diagnostics, or the new bundle's hash and how many files
@@ -59,6 +61,7 @@ def watch_command(path: Path, output: Path, delay: float) -> None:
         click.echo(f"converge: error: {path}: no such directory", err=True)
         raise SystemExit(EXIT_USAGE)
     color = conventions.use_color(sys.stdout)
+    store = cache.open_store(cache_dir, enabled=use_cache)
     signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: no traceback, exit 0
     events: queue.Queue[tuple[str, bool]] = queue.Queue()
     observer = Observer()
@@ -66,8 +69,8 @@ def watch_command(path: Path, output: Path, delay: float) -> None:
     try:
         observer.start()
         click.echo(f"watching {path.as_posix()} (Ctrl-C to stop)", err=True)
-        click.echo(build.rebuild(path, output, color=color), nl=False)
-        _loop(events, path, output, debounce.Debouncer(delay), color=color)
+        click.echo(build.rebuild(path, output, color=color, store=store), nl=False)
+        _loop(events, path, output, debounce.Debouncer(delay), color=color, store=store)
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
     finally:
@@ -82,7 +85,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _loop(events: queue.Queue[tuple[str, bool]], root: Path, output: Path,
-          debouncer: debounce.Debouncer, *, color: bool) -> None:
+          debouncer: debounce.Debouncer, *, color: bool, store: cache.Store | None) -> None:
     root_abs, output_abs = root.absolute(), output.absolute()
     inside = output_abs.relative_to(root_abs).as_posix() if output_abs.is_relative_to(
         root_abs) else None
@@ -99,4 +102,4 @@ def _loop(events: queue.Queue[tuple[str, bool]], root: Path, output: Path,
                     directory=directory, output=inside):
                 debouncer.add(name, time.monotonic())
         if debouncer.take(time.monotonic()):
-            click.echo(build.rebuild(root, output, color=color), nl=False)
+            click.echo(build.rebuild(root, output, color=color, store=store), nl=False)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
-from converge.compiler import bundle, gitinfo, pipeline, render, sources, writer
+from converge.compiler import bundle, cache, gitinfo, pipeline, render, sources, writer
 from converge.compiler.formats import human
 from converge.compiler.formats.report import Report
 
@@ -37,9 +37,10 @@ def plan(built: bundle.Bundle | None, current: Mapping[str, bytes], *, output: s
     return Plan(built.files != dict(current), f"compiled: bundle {built.hash[:12]} ({count})")
 
 
-def rebuild(root: Path, output: Path, *, color: bool) -> str:
+def rebuild(root: Path, output: Path, *, color: bool, store: cache.Store | None = None) -> str:
     """Compile the specs under `root` into `output` when they are good; the text to show
-    (diagnostics, then one line saying what happened)."""
+    (diagnostics, then one line saying what happened). `store`: the per-file cache to
+    read and fill (`compiler.cache`)."""
     try:
         files = [f for f in sources.read_directory(root)
                  if not (root / f.path).absolute().is_relative_to(output.absolute())]
@@ -48,7 +49,10 @@ def rebuild(root: Path, output: Path, *, color: bool) -> str:
     if not files:
         return f"converge: no spec files (*.yaml, *.yml) under {root}; {output} is unchanged\n"
     git = gitinfo.start(root)
-    result = pipeline.check(files)
+    cached = store.lookup(files) if store is not None else None
+    result = pipeline.check(files, cached=cached)
+    if store is not None:
+        store.save(files, result.fresh)
     shown = root.as_posix().rstrip("/") or "/"
     report = ""
     if result.diagnostics:

@@ -1,8 +1,9 @@
 """Compile one commit's spec files into a bundle, or into the diagnostics that stop it.
 
-Pure: the files are already in memory (read from the commit's tree by `repository`).
+The files are already in memory (read from the commit's tree by `repository`).
 The same pipeline as `converge compile`: check, render, build the manifest with the
-commit as its source.
+commit as its source. With `cache_dir`, the per-file cache (`converge.compiler.cache`)
+is read and written: the only I/O here.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from converge.compiler import bundle, pipeline, render
+from converge.compiler import bundle, cache, pipeline, render
 from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.sources import SourceFile
 
@@ -32,7 +34,7 @@ class CompileResult:
 
 
 def compile_sources(files: Sequence[SourceFile], *, commit: str, version: str,
-                    prefix: str = "") -> CompileResult:
+                    prefix: str = "", cache_dir: Path | None = None) -> CompileResult:
     """Check and render `files` (the specs at `commit`) into a bundle.
 
     Args:
@@ -40,11 +42,16 @@ def compile_sources(files: Sequence[SourceFile], *, commit: str, version: str,
         commit: the commit they come from (the manifest's source).
         version: the compiler version for the manifest.
         prefix: the specs folder inside the repository, prepended to diagnostic paths.
+        cache_dir: the per-file cache (`converge.compiler.cache`): a commit that changes
+            a few files reuses the work done on the others. None: no cache.
     """
     if not files:
         where = f"{prefix}/" if prefix else "the top of the repository"
         return CompileResult(None, [], f"no spec files (*.yaml, *.yml) under {where}")
-    result = pipeline.check(files)
+    store = cache.Store(cache_dir) if cache_dir is not None else None
+    result = pipeline.check(files, cached=store.lookup(files) if store is not None else None)
+    if store is not None:
+        store.save(files, result.fresh)
     shown = [d for d in result.diagnostics if d.severity is not Severity.INFO]
     diagnostics = [diagnostic_json(d, prefix) for d in shown]
     if not result.ok or result.model is None:

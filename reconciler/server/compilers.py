@@ -21,6 +21,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 from converge.compiler import children
 from converge.compiler.sources import SourceFile
@@ -29,20 +30,26 @@ from converge.reconciler.server.compile import CompileResult, compile_sources
 
 
 class ThreadCompiler:
-    """Compiles in the calling thread (tests, small repositories)."""
+    """Compiles in the calling thread (tests, small repositories); `cache_dir`: the
+    per-file cache (`converge.compiler.cache`), None for none."""
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir
 
     def __call__(self, files: Sequence[SourceFile], *, commit: str, version: str,
                  prefix: str = "") -> CompileResult:
-        return compile_sources(files, commit=commit, version=version, prefix=prefix)
+        return compile_sources(files, commit=commit, version=version, prefix=prefix,
+                               cache_dir=self.cache_dir)
 
     def close(self) -> None:
         """Nothing to release."""
 
 
 class ProcessCompiler:
-    """Compiles in one long-lived child process."""
+    """Compiles in one long-lived child process; `cache_dir` as `ThreadCompiler`'s."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compiler-start")
@@ -59,7 +66,7 @@ class ProcessCompiler:
         try:
             submitted: Future[Future[CompileResult]] = self._starter.submit(
                 pool.submit, compile_sources, list(files), commit=commit, version=version,
-                prefix=prefix)
+                prefix=prefix, cache_dir=self.cache_dir)
             return submitted.result().result()
         except BrokenProcessPool:
             with self._lock:

@@ -76,8 +76,10 @@ class ConfigServer:
         self.webhook_secret = settings.webhook_secret
         self._mirror = repository or GitMirror(url=settings.repo, branch=settings.branch,
                                                path=settings.path, cache=settings.cache_dir)
-        self._compiler = (compilers.ProcessCompiler() if settings.compile_in == "process"
-                          else compilers.ThreadCompiler())
+        compile_cache = settings.db.parent / "compile-cache"  # beside the state database
+        self._compiler = (compilers.ProcessCompiler(compile_cache)
+                          if settings.compile_in == "process"
+                          else compilers.ThreadCompiler(compile_cache))
         self.reconciler = Reconciler(repository=self._mirror, state=self.state,
                                      metrics=self.metrics, status=self.runtime.status,
                                      version=settings.version, prefix=settings.path.strip("/"),
