@@ -132,6 +132,17 @@ ResourceName = Annotated[
 ]
 
 
+class KubernetesWorkload(Spec):
+    """A Kubernetes workload (Deployment or StatefulSet) that converge renders objects for."""
+
+    kind: Literal["Deployment", "StatefulSet"]
+    """Its kind (`apps/v1`)."""
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")]
+    """Its `metadata.name`."""
+    namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    """Its namespace (the rendered objects that act on it go there too)."""
+
+
 class EnvRef(Spec):
     """A secret read from an environment variable on the host that uses it."""
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from converge.specs.common import Duration, EnvRef, FileRef, Spec
+from converge.specs.common import Duration, EnvRef, FileRef, KubernetesWorkload, Spec
 
 
 class Replicas(Spec):
@@ -111,3 +111,6 @@ class WorkerPoolSpec(Spec):
     """A `HealingPolicy` name applied to this pool's containers."""
     stop_grace_period: Duration = "30s"
     """Time a container gets to stop before it is killed."""
+    kubernetes: KubernetesWorkload | None = None
+    """The Deployment or StatefulSet that runs this pool on Kubernetes: the `keda` target
+    renders a ScaledObject for it."""

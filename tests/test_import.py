@@ -174,8 +174,8 @@ GROUP_CASES = [
                                                       "params": {"nocache": ["1"]}}},
                  {"vmalert": (1, 94)}, id="vmalert-fields"),
     pytest.param("  - name: g\n    rules: [{alert: A, expr: up, keep_firing_for: 5m}]\n",
-                 {"targets": ["prometheus"]}, {"prometheus": (2, 42), "vmalert": (1, 79)},
-                 id="keep-firing-for-not-on-vmalert-1.79"),
+                 {}, {"prometheus": (2, 42), "vmalert": (1, 79)},
+                 id="keep-firing-for-keeps-both-targets"),
     pytest.param("  - name: g\n    rules: [{alert: A, expr: up, debug: true}]\n",
                  {"targets": ["vmalert"]}, {"vmalert": (1, 82)}, id="vmalert-rule-debug"),
     pytest.param("  - name: g\n    rules: [{alert: A, expr: up, for: 0}]\n",
@@ -261,7 +261,8 @@ def test_cli_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "--force" in again.output
     forced = run("prometheus-rules", rules, "-o", tmp_path, "--force")
     assert forced.exit_code == 0, forced.output
-    assert "converge.yaml" not in forced.output and "routing.yaml" not in forced.output
+    assert f"wrote {tmp_path / 'converge.yaml'}" not in forced.output
+    assert f"wrote {tmp_path / 'routing.yaml'}" not in forced.output
     names = [r.name for r in resources(tmp_path) if r.kind == "RuleGroup"]
     assert "api-errors" in names and "api-errors-4" not in names  # its own names, reused
     check(tmp_path)

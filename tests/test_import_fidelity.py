@@ -154,3 +154,25 @@ def test_strict_refuses_an_import_that_changes_something(tmp_path: Path) -> None
     assert "receiver 'Team_A' renamed 'team-a'" in result.output
     assert "--strict: the import is not faithful" in result.output
     assert not out.exists()
+
+
+def test_keep_firing_for_never_drops_a_group_from_vmalert(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text(
+        "groups:\n  - name: g\n    rules:\n      - {alert: A, expr: up == 0, keep_firing_for: 5m}\n"
+        "      - {record: 'job:up:sum', expr: sum by (job) (up)}\n", encoding="utf-8")
+    result = run("prometheus-rules", tmp_path / "r.yml", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "vmalert's file renders those rules without it" in result.output
+    check = pipeline.check(sources.read_directory(tmp_path / "out"))
+    dropped = [d for d in check.diagnostics if d.code == "target/field-dropped"]
+    assert [(d.path, d.span.line if d.span else None) for d in dropped] == [
+        ("rules/r.yaml", 13)]
+    files = compiled(tmp_path / "out")
+    prometheus = yaml.safe_load(files["prometheus/rules/g.yaml"])["groups"][0]["rules"]
+    vmalert = yaml.safe_load(files["vmalert/rules/g.yaml"])["groups"][0]["rules"]
+    assert prometheus[0]["keep_firing_for"] == "5m"
+    assert [r.get("alert") or r["record"] for r in vmalert] == ["A", "job:up:sum"]
+    assert "keep_firing_for" not in vmalert[0]
+    (tmp_path / "vm.yaml").write_text(files["vmalert/rules/g.yaml"], encoding="utf-8")
+    checked = realtools.vmalert_dry_run(tmp_path / "vm.yaml")
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -20,7 +20,7 @@ import realtools
 import yaml
 from syrupy.assertion import SnapshotAssertion
 
-from converge.compiler import bundle, sources, writer
+from converge.compiler import bundle, pipeline, render, sources, writer
 from converge.compiler.render import alertmanager, alertmanager_secret, kubernetes, objects
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,9 +78,10 @@ def test_documents_that_name_no_kubernetes_target_compile_as_today(
         example: bundle.Bundle, k8s: bundle.Bundle) -> None:
     assert not [path for path in example.files if path.startswith("kubernetes/")]
     assert "kubernetes" not in example.manifest["targets"]
-    # the file targets of the variant are repo-example's, byte for byte
+    # the file targets of the variant are repo-example's, byte for byte (the pools name
+    # their Deployments there)
     for path, data in example.files.items():
-        if path != bundle.MANIFEST:
+        if path not in (bundle.MANIFEST, "reconciler/pools.json"):
             assert k8s.files[path] == data, path
 
 
@@ -155,7 +156,7 @@ def test_every_object_is_valid_against_the_upstream_schemas(k8s: bundle.Bundle) 
     objects = {path: obj for path, obj in _objects(k8s).items()
                if obj["apiVersion"] != "operator.victoriametrics.com/v1beta1"}
     kinds = {obj["kind"] for obj in objects.values()}
-    assert {"PrometheusRule", "Secret"} <= kinds
+    assert {"PrometheusRule", "Secret", "ScaledObject"} <= kinds
     paths = list(objects)
     errors = k8sschemas.schema_errors(list(objects.values()))
     assert {paths[i]: error for i, error in errors.items()} == {}
@@ -233,3 +234,98 @@ def test_the_variant_is_repo_example_plus_kubernetes_settings() -> None:
         if ours[path] != data:
             assert path == "converge.yaml" or path.startswith(("pools/", "healing/")), path
             assert _without_kubernetes(yaml.safe_load(ours[path])) == yaml.safe_load(data)
+
+
+# --- KEDA ----------------------------------------------------------------------------
+
+
+def test_a_pool_becomes_a_scaledobject_with_its_triggers_steps_and_fallback(
+        k8s: bundle.Bundle) -> None:
+    obj = _objects(k8s)["kubernetes/keda/ai-analysis.yaml"]
+    assert (obj["apiVersion"], obj["kind"]) == ("keda.sh/v1alpha1", "ScaledObject")
+    assert (obj["metadata"]["name"], obj["metadata"]["namespace"]) == (
+        "ai-analysis", "task-center")
+    spec = obj["spec"]
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                      "name": "task-center-worker-ai-analysis"}
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"], spec["pollingInterval"]) == (
+        1, 5, 30)
+    assert spec["fallback"] == {"failureThreshold": 3, "replicas": 2}
+    assert spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"] == {
+        "scaleUp": {"stabilizationWindowSeconds": 30,
+                    "policies": [{"type": "Pods", "value": 2, "periodSeconds": 30}]},
+        "scaleDown": {"stabilizationWindowSeconds": 300,
+                      "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}
+    assert [(t["type"], t["metricType"], t["metadata"]["threshold"],
+             t["metadata"]["serverAddress"]) for t in spec["triggers"]] == [
+        ("prometheus", "AverageValue", "4", "http://prometheus-operated.monitoring.svc:9090"),
+        ("prometheus", "AverageValue", "0.7", "http://prometheus-operated.monitoring.svc:9090")]
+    assert spec["triggers"][0]["metadata"]["query"] == 'sum(task_queue_length{queue="ai_analysis"})'
+
+
+def _pool(scaling: dict[str, Any] | None, **replicas: int) -> list[dict[str, Any]]:
+    spec: dict[str, Any] = {"image": "worker:1", "replicas": replicas or {"min": 1, "max": 4},
+                            "kubernetes": {"kind": "StatefulSet", "name": "w",
+                                           "namespace": "jobs"}}
+    if scaling is not None:
+        spec["scaling"] = scaling
+    return [bundles.document("Project", "p", {"targets": {"keda": {
+                "version": "2.14", "kubernetesVersion": KUBERNETES}}}),
+            bundles.document("WorkerPool", "w", spec)]
+
+
+KUBERNETES = "1.30"
+QUEUE = {"query": "sum(queue_length)", "target": 10}
+CPU_TOTAL = {"query": "avg(cpu)", "target": 0.6, "type": "total"}
+
+
+def _check(docs: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any] | None]:
+    text = bundles.spec_text(docs)
+    result = pipeline.check([sources.SourceFile("specs.yaml", text.encode())])
+    assert result.model is not None
+    lines = text.splitlines()
+    found = [f"{lines[d.line - 1].strip()} | {d.message}" for d in result.diagnostics
+             if d.code == "pool/keda-differs"]
+    assert all(d.code == "pool/keda-differs" for d in result.diagnostics), result.diagnostics
+    files = render.render(result.model)
+    obj = files.get("kubernetes/keda/w.yaml")
+    return found, yaml.safe_load(obj) if obj else None
+
+
+@pytest.mark.parametrize(("docs", "expected"), [
+    pytest.param(_pool({"metrics": [QUEUE]}), [], id="exact"),
+    pytest.param(_pool({"metrics": [QUEUE], "tolerance": 0.2}),
+                 ["tolerance: 0.2 | tolerance 0.2 is not applied by KEDA: the HPA on "
+                  "Kubernetes 1.30 uses the cluster's tolerance (0.1 unless the controller "
+                  "manager says otherwise); a per-HPA tolerance needs Kubernetes 1.33"],
+                 id="tolerance-on-1.30"),
+    pytest.param(_pool({"metrics": [QUEUE, CPU_TOTAL], "fallback": {"replicas": 2}}),
+                 ["fallback: | KEDA refuses a fallback when a trigger is a 'total' (Value) "
+                  "metric: no fallback is rendered, and while the queries fail the HPA "
+                  "holds the count instead of moving to 2 replicas"],
+                 id="fallback-with-a-total-metric"),
+    pytest.param(_pool(None), ["kubernetes: | pool 'w' has no scaling: no ScaledObject is "
+                               "rendered; keep the StatefulSet's replicas at 1"],
+                 id="no-scaling"),
+])
+def test_what_keda_cannot_express_is_a_positioned_warning(docs: list[dict[str, Any]],
+                                                           expected: list[str]) -> None:
+    found, obj = _check(docs)
+    assert found == expected
+    if obj is not None:
+        assert obj["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
+        assert ("fallback" in obj["spec"]) == (
+            "fallback" in docs[1]["spec"]["scaling"] and not expected)
+
+
+def test_a_tolerance_is_rendered_where_the_cluster_can_set_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(globals(), "KUBERNETES", "1.33")
+    found, obj = _check(_pool({"metrics": [QUEUE, CPU_TOTAL], "tolerance": 0.05},
+                              min=0, max=3))
+    assert found == []
+    assert obj is not None
+    behavior = obj["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    assert behavior["scaleUp"]["tolerance"] == behavior["scaleDown"]["tolerance"] == "0.05"
+    assert [t["metricType"] for t in obj["spec"]["triggers"]] == ["AverageValue", "Value"]
+    assert obj["spec"]["cooldownPeriod"] == 300  # scaling to zero waits out scaleDown's window

@@ -1,10 +1,10 @@
 """Fields and channel types are accepted by the target versions the project renders for.
 
 Each target's version comes from `converge.yaml` (defaults: Prometheus 2.42, vmalert
-1.79, Alertmanager 0.25). For example `keepFiringFor` needs vmalert ≥ 1.92, group
-`labels` needs Prometheus ≥ 3.0, `queryOffset` needs Prometheus ≥ 2.53 and is never
-accepted by vmalert, and `msteams` receivers need Alertmanager ≥ 0.26. The rendered
-file would be rejected by the target, so the spec is rejected first.
+1.79, Alertmanager 0.25). For example group `labels` needs Prometheus ≥ 3.0,
+`queryOffset` needs Prometheus ≥ 2.53 and is never accepted by vmalert, and `msteams` receivers need Alertmanager ≥ 0.26. The rendered
+file would be rejected by the target, so the spec is rejected first. (`keepFiringFor` is
+left out of an older target's file instead: `target/field-dropped`.)
 
 Fix: restrict the group or rule with `targets:`, raise the target's version in
 `converge.yaml`, or drop the field.
@@ -50,8 +50,6 @@ def _rule_files(model: Model, ctx: Context) -> Iterator[Diagnostic]:
                 continue
             seen.add(rule.origin)
             fields = _vmalert_fields("rule", rule.vmalert, rule.origin)
-            if rule.keep_firing_for is not None:
-                fields.append(("rule.keepFiringFor", rule.origin.child("keepFiringFor")))
             yield from _gate(ctx, model, fields, rule.targets)
 
 

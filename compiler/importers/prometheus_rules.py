@@ -192,8 +192,14 @@ def _set_targets(group: Document, versions: dict[str, tuple[int, ...]],
         group["spec"] = {key: spec[key] for key in _SPEC_ORDER if key in spec}
     for target in chosen or target_plan.RULE_TARGETS:
         refused = target_plan.rejected(used, target, versions[target])
-        if refused:
+        version = target_plan.version_text(versions[target])
+        if refused and set(refused) <= target_plan.DEGRADED:
             notes.append(
                 f"RuleGroup {group['metadata']['name']!r} uses {', '.join(refused)}, which "
-                f"{target} {target_plan.version_text(versions[target])} does not accept: "
-                "raise its version in converge.yaml")
+                f"{target} {version} does not accept: {target}'s file renders those rules "
+                "without it (converge check warns: target/field-dropped); raise its version "
+                "in converge.yaml if it runs a newer one")
+        elif refused:
+            notes.append(
+                f"RuleGroup {group['metadata']['name']!r} uses {', '.join(refused)}, which "
+                f"{target} {version} does not accept: raise its version in converge.yaml")

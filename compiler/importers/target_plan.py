@@ -1,12 +1,14 @@
 """Decide which targets each imported rule group renders for, and at which versions.
 
 A converge rule group renders for Prometheus and vmalert unless it says otherwise, but
-an imported group may use a field one of them rejects (`keep_firing_for` on vmalert 1.79,
-`query_offset` on any vmalert). Groups with vmalert-only fields came from a vmalert file
-and stay vmalert-only; the others keep both targets when both accept them and are
-restricted to the one that does otherwise. When the import writes a new `converge.yaml`,
-its versions are raised to the lowest ones that accept what the source files use (they
-were accepted by the source's own Prometheus or vmalert).
+an imported group may use a field one of them rejects (`query_offset` on any vmalert).
+Groups with vmalert-only fields came from a vmalert file and stay vmalert-only; the
+others keep both targets when both accept them and are restricted to the one that does
+otherwise. A field the compiler leaves out of an older target's file instead
+(`keep_firing_for`, see `DEGRADED`) never restricts a group: that is reported instead.
+When the import writes a new `converge.yaml`, its versions are raised to the lowest
+ones that accept what the source files use (they were accepted by the source's own
+Prometheus or vmalert).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ DEFAULT_VERSIONS: dict[str, Version] = {
 """The versions `converge.yaml` defaults to (Debian 12's)."""
 
 RULE_TARGETS = ("prometheus", "vmalert")
+DEGRADED = frozenset({"rule.keepFiringFor"})
+"""Features rendered without on a target that lacks them (`target/field-dropped`)."""
 
 
 def features(spec: dict[str, Any]) -> set[str]:
@@ -58,7 +62,7 @@ def choose(used: set[str], versions: dict[str, Version]) -> list[str] | None:
     """The group's `targets`, or None when the default (both) accepts everything."""
     if preferred(used) == "vmalert":
         return ["vmalert"]
-    accepting = [t for t in RULE_TARGETS if rejected(used, t, versions[t]) == []]
+    accepting = [t for t in RULE_TARGETS if rejected(used - DEGRADED, t, versions[t]) == []]
     if accepting == list(RULE_TARGETS):
         return None
     return accepting or ["prometheus"]

@@ -22,8 +22,11 @@ def _dump(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _spec(item: Named) -> dict[str, Any]:
+def spec_json(item: Named) -> dict[str, Any]:
+    """A spec as the daemons read it (and as `spec_hash` hashes it)."""
     dumped: dict[str, Any] = item.spec.model_dump(mode="json", by_alias=True)
+    if not dumped.get("kubernetes"):  # Kubernetes workloads are for the kubernetes/ objects:
+        dumped.pop("kubernetes", None)  # a spec without them dumps (and hashes) as before
     return dumped
 
 
@@ -40,14 +43,14 @@ def _by_name(items: tuple[Named, ...]) -> list[Named]:
 
 def render(model: Model) -> dict[str, str]:
     """`reconciler/pools.json`, `healing.json` and `channels.json`."""
-    pools = [{"name": p.name, "specHash": spec_hash(_spec(p)), "spec": _spec(p),
+    pools = [{"name": p.name, "specHash": spec_hash(spec_json(p)), "spec": spec_json(p),
               "source": p.origin.document.path} for p in _by_name(model.pools)]
-    healing = [{"name": h.name, "spec": _spec(h), "source": h.origin.document.path}
+    healing = [{"name": h.name, "spec": spec_json(h), "source": h.origin.document.path}
                for h in _by_name(model.healing)]
     channels = []
     for channel in _by_name(model.channels):
         entry: dict[str, Any] = {"name": channel.name, "type": channel.spec.type,
-                                 "spec": _spec(channel), "source": channel.origin.document.path,
+                                 "spec": spec_json(channel), "source": channel.origin.document.path,
                                  "deliveredBy": "alertmanager"}
         if channel.spec.type in NOTIFIER_TYPES:
             entry["deliveredBy"] = "notifier"

@@ -73,7 +73,10 @@ def render(model: Model, target: str, *, shared: Shared | None = None) -> dict[s
         source = f"{group.origin.document.path} (RuleGroup {group.name})"
         files[f"{target}/rules/{group.name}.yaml"] = environment.render(
             TEMPLATE, group=_group_view(group, target, version),
-            rules=_rule_list(rules, target, shared), source=source)
+            rules=_rule_list(rules, target, shared,
+                             keep_firing=targets.supports("rule.keepFiringFor", target,
+                                                          version)),
+            source=source)
     return files
 
 
@@ -95,14 +98,22 @@ def _group_view(group: RuleGroup, target: str, version: tuple[int, ...]) -> dict
     }
 
 
-def _rule_list(rules: list[Rule], target: str, shared: Shared) -> YamlText:
-    """The group's rule entries, rendered once for every target that shows them alike."""
+def _rule_list(rules: list[Rule], target: str, shared: Shared, *,
+               keep_firing: bool = True) -> YamlText:
+    """The group's rule entries, rendered once for every target that shows them alike.
+
+    Without `keep_firing` (a target version that rejects `keep_firing_for`) the rules are
+    rendered without it: what the target can evaluate (`target/field-dropped` warns).
+    """
     texts = [_rule_text(rule, shared) for rule in rules]
     extras = [_extra(rule, target) for rule in rules]
     if any(extras):
         texts = [dataclasses.replace(text, extra=extra) for text, extra in zip(texts, extras,
                                                                                strict=True)]
-    key = (*map(id, rules), target if any(extras) else None)
+    dropped = not keep_firing and any(r.keep_firing_for is not None for r in rules)
+    if dropped:
+        texts = [dataclasses.replace(text, keep_firing_for=None) for text in texts]
+    key = (*map(id, rules), target if any(extras) or dropped else None)
     found = shared.lists.get(key)
     if found is None:
         found = shared.lists[key] = YamlText(environment.render(RULES_TEMPLATE, rules=texts))

@@ -1,0 +1,63 @@
+"""A worker pool scaled by KEDA behaves differently from converge's scaler.
+
+With the `keda` target, a WorkerPool that names its Kubernetes workload
+(`spec.kubernetes`) is rendered as a KEDA ScaledObject, and the HorizontalPodAutoscaler
+KEDA drives does the scaling. Most settings map exactly (see docs/kubernetes.md); these
+do not, and each is reported where it is written instead of being dropped silently:
+
+* `scaling.tolerance` other than 0.1 on Kubernetes older than 1.33 (`keda.kubernetesVersion`):
+  the HPA uses the cluster's tolerance (kube-controller-manager
+  `--horizontal-pod-autoscaler-tolerance`, 0.1 by default); from 1.33 it is rendered per
+  ScaledObject (`behavior.*.tolerance`, behind the HPAConfigurableTolerance gate).
+* `scaling.fallback` with a `total` metric: KEDA accepts a fallback only when every trigger
+  is `AverageValue`, so none is rendered and, while the queries fail, the HPA holds the
+  count (converge's scaler would move to `fallback.replicas`).
+* a pool with `spec.kubernetes` but no `scaling`: there is nothing for KEDA to do and no
+  ScaledObject is rendered; the workload's own `replicas` must be `replicas.min`.
+
+Fix: accept the difference, or change the setting (tolerance 0.1, `average` metrics,
+`keda.kubernetesVersion` of the real cluster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model
+from converge.compiler.render import keda
+
+CODE = "pool/keda-differs"
+SEVERITY = Severity.WARNING
+SUMMARY = "a worker pool setting that KEDA and the HPA cannot express"
+
+
+def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
+    target = model.project.kubernetes.get("keda")
+    if target is None:
+        return
+    for pool in model.pools:
+        if pool.spec.kubernetes is None:
+            continue
+        scaling = pool.spec.scaling
+        if scaling is None:
+            yield ctx.diag(pool.origin.child("kubernetes"), CODE,
+                           f"pool {pool.name!r} has no scaling: no ScaledObject is rendered; "
+                           f"keep the {pool.spec.kubernetes.kind}'s replicas at "
+                           f"{pool.spec.replicas.min}", severity=SEVERITY, key=True)
+            continue
+        if keda.tolerance_unexpressed(pool, target):
+            yield ctx.diag(pool.origin.child("scaling", "tolerance"), CODE,
+                           f"tolerance {scaling.tolerance:g} is not applied by KEDA: the HPA "
+                           f"on Kubernetes {target.kubernetes_version} uses the cluster's "
+                           f"tolerance (0.1 unless the controller manager says otherwise); "
+                           f"a per-HPA tolerance needs Kubernetes 1.33",
+                           severity=SEVERITY)
+        if keda.fallback_dropped(pool):
+            yield ctx.diag(pool.origin.child("scaling", "fallback"), CODE,
+                           "KEDA refuses a fallback when a trigger is a 'total' (Value) "
+                           "metric: no fallback is rendered, and while the queries fail the "
+                           f"HPA holds the count instead of moving to "
+                           f"{scaling.fallback.replicas if scaling.fallback else 0} replicas",
+                           severity=SEVERITY, key=True)
