@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.model import Model
-from converge.compiler.render import keda
 
 CODE = "pool/keda-differs"
 SEVERITY = Severity.WARNING
@@ -37,6 +36,9 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     target = model.project.kubernetes.get("keda")
     if target is None:
         return
+    # imported here: the renderers (and Jinja2) cost `converge check` 35 ms to import
+    from converge.compiler.render import keda
+
     for pool in model.pools:
         if pool.spec.kubernetes is None:
             continue
