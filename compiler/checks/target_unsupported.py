@@ -2,9 +2,10 @@
 
 Each target's version comes from `converge.yaml` (defaults: Prometheus 2.42, vmalert
 1.79, Alertmanager 0.25). For example group `labels` needs Prometheus ≥ 3.0,
-`queryOffset` needs Prometheus ≥ 2.53 and is never accepted by vmalert, and `msteams` receivers need Alertmanager ≥ 0.26. The rendered
-file would be rejected by the target, so the spec is rejected first. (`keepFiringFor` is
-left out of an older target's file instead: `target/field-dropped`.)
+`queryOffset` needs Prometheus ≥ 2.53 and is never accepted by vmalert, and `msteams`
+receivers need Alertmanager ≥ 0.26. The rendered file would be rejected by the target,
+so the spec is rejected first. (`keepFiringFor` is left out of an older target's file
+instead: `target/field-dropped`.)
 
 Fix: restrict the group or rule with `targets:`, raise the target's version in
 `converge.yaml`, or drop the field.
