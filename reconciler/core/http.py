@@ -30,7 +30,7 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -38,6 +38,7 @@ from aiohttp.typedefs import Middleware
 from prometheus_client import CollectorRegistry, generate_latest
 
 from converge.reconciler.core import metrics as _metrics
+from converge.reconciler.core import tokens as _tokens
 from converge.reconciler.core.status import Status
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,6 +77,24 @@ class Limits:
     @property
     def largest(self) -> int:
         return max([self.body, *(size for _, size in self.routes)])
+
+
+def bearer_guard(tokens: Sequence[str], *, prefix: str = "/api/",
+                 open_paths: Collection[str] = ()) -> Middleware:
+    """Require `Authorization: Bearer <one of tokens>` on routes under `prefix` (except
+    `open_paths`): 401 with `WWW-Authenticate` otherwise. The guard every daemon's API
+    uses; health, status and metrics stay open."""
+    encoded = [token.encode("utf-8") for token in tokens]
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if (request.path.startswith(prefix) and request.path not in open_paths
+                and not _tokens.bearer_ok(request.headers.get("Authorization"), encoded)):
+            return error_response(401, "missing or wrong bearer token",
+                                  **{"WWW-Authenticate": 'Bearer realm="converge"'})
+        return await handler(request)
+
+    return guard
 
 
 def error_response(status: int, message: str, **headers: str) -> web.Response:

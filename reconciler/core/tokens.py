@@ -9,10 +9,12 @@ it is told `--insecure-no-auth`, and then `warn_insecure` says so loudly at ever
 
 from __future__ import annotations
 
+import hmac
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["TokenFileError", "parse", "read", "warn_insecure"]
+__all__ = ["TokenFileError", "bearer_ok", "parse", "read", "token_ok", "warn_insecure"]
 
 _log = logging.getLogger("converge.auth")
 
@@ -55,6 +57,28 @@ def read(path: Path) -> tuple[str, ...]:
         return tuple(parse(text))
     except TokenFileError as error:
         raise TokenFileError(f"{path}: {error}") from None
+
+
+def token_ok(given: str | None, tokens: Sequence[bytes]) -> bool:
+    """Whether `given` is one of `tokens`, compared in constant time (no early exit: the
+    time does not tell which token matched)."""
+    if not given:
+        return False
+    encoded = given.encode("utf-8", "replace")
+    found = False
+    for token in tokens:
+        found |= hmac.compare_digest(encoded, token)
+    return found
+
+
+def bearer_ok(authorization: str | None, tokens: Sequence[bytes]) -> bool:
+    """Whether an `Authorization` header carries one of `tokens` (`Bearer <token>`)."""
+    if not authorization:
+        return False
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return False
+    return token_ok(credential.strip(), tokens)
 
 
 def warn_insecure(daemon: str, *, routes: str = "/api/",

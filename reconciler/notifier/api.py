@@ -15,16 +15,13 @@ for them: bind the notifier to loopback or a private network).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from converge.reconciler.core import http
-from converge.reconciler.core.http import Handler
 from converge.reconciler.notifier import intake
 from converge.reconciler.notifier.channels import ALERTMANAGER_PATH
 from converge.reconciler.notifier.outbox import OutboxError
@@ -125,18 +122,3 @@ def _unavailable(notifier: Notifier, error: Exception) -> web.Response:
     log.error("notifier could not store a message, answering 503: %s", error,
               extra={"event": "store-failed", "error": str(error)})
     return web.json_response({"error": f"not stored: {error}"}, status=503)
-
-
-def token_guard(tokens: tuple[str, ...]) -> Middleware:
-    """Require `Authorization: Bearer <one of tokens>` on `/api/` routes."""
-    expected = [f"Bearer {token}".encode() for token in tokens]
-
-    @web.middleware
-    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/api/"):
-            given = request.headers.get("Authorization", "").encode()
-            if not any(hmac.compare_digest(given, token) for token in expected):
-                return web.json_response({"error": "unauthorized"}, status=401)
-        return await handler(request)
-
-    return guard

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from converge.reconciler.core import conditions, tokens
+from converge.reconciler.core import conditions, http, tokens
 from converge.reconciler.core.backoff import BackoffPolicy
 from converge.reconciler.core.loop import LoopSettings
 from converge.reconciler.core.runtime import Runtime
@@ -157,7 +157,7 @@ class NotifierDaemon:
                                  listen=settings.listen)
         app = self.runtime.app(
             routes=add_routes,
-            middlewares=[api.token_guard(settings.tokens)] if settings.tokens else [],
+            middlewares=[http.bearer_guard(settings.tokens)] if settings.tokens else [],
             limits=api.LIMITS)
         housekeeping = asyncio.create_task(self._housekeeping(), name="notifier-housekeeping")
         try:

@@ -40,25 +40,8 @@ parse_tokens = tokens_.parse
 """The token-file format every daemon shares (`converge.reconciler.core.tokens`)."""
 
 
-def bearer_ok(authorization: str | None, tokens: Sequence[bytes]) -> bool:
-    """Whether an `Authorization` header carries one of `tokens`, compared in constant time."""
-    if not authorization:
-        return False
-    scheme, _, credential = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
-        return False
-    return token_ok(credential.strip(), tokens)
-
-
-def token_ok(given: str | None, tokens: Sequence[bytes]) -> bool:
-    """Whether `given` is one of `tokens`, compared in constant time."""
-    if not given:
-        return False
-    encoded = given.encode("utf-8", "replace")
-    found = False
-    for token in tokens:  # no early exit: the time does not tell which token matched
-        found |= hmac.compare_digest(encoded, token)
-    return found
+bearer_ok = tokens_.bearer_ok
+token_ok = tokens_.token_ok
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
