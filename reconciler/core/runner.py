@@ -24,6 +24,10 @@ from converge.reconciler.core.loop import Loop
 
 _log = logging.getLogger("converge.runtime")
 
+KEEPALIVE = 75.0
+"""Seconds an idle keep-alive connection is kept (aiohttp's default is an hour: idle
+connections held by a client would pile up)."""
+
 
 class ListenError(ValueError):
     """A `--listen` address that is not `HOST:PORT`."""
@@ -92,7 +96,8 @@ async def serve(*, daemon: str, app: web.Application, listen: tuple[str, int],
             reason[0] = f"received {number.name}"
             stop.set()
         event_loop.add_signal_handler(number, on_signal)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0,
+                           keepalive_timeout=KEEPALIVE)
     await runner.setup()
     try:
         site = web.TCPSite(runner, listen[0], listen[1], backlog=2048)
