@@ -27,7 +27,7 @@ from converge.reconciler.healer.engine import Engine, EngineError
 from converge.reconciler.healer.events import Event, Outbox
 from converge.reconciler.healer.metrics import HealerMetrics, state_of
 from converge.reconciler.healer.records import Records
-from converge.reconciler.healer.selectors import policy_for
+from converge.reconciler.healer.selectors import policy_for, refusal
 
 _log = logging.getLogger("converge.healer.heal")
 
@@ -74,6 +74,7 @@ class Healer:
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, "healer-check")
         self.metrics.set_mtbf(records.mtbf())
         self._recent = _recent(records)
+        self._refused: dict[str, str] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -132,6 +133,7 @@ class Healer:
             self.records.forget(removed)
             for container_id in removed:
                 del self.tracks[container_id]
+        self._refuse(policies)
         current: dict[str, _Watched] = {}
         for container in found:
             chosen = policy_for(policies, container)
@@ -144,6 +146,17 @@ class Healer:
             else:
                 current[container.id] = _Watched(container, chosen, next_check=now)
         self.watched = current
+
+    def _refuse(self, policies: Sequence[Policy]) -> None:
+        """Say (once per policy, in the log and in `/status`) which policies the healer
+        will not act on: an empty selector, or an exec check selecting without a label."""
+        refused = {p.name: reason for p in policies if (reason := refusal(p)) is not None}
+        for name in sorted(set(refused) - set(self._refused)):
+            _log.error("healer refuses policy %r: %s", name, refused[name],
+                       extra={"event": "policy-refused", "policy": name,
+                              "reason": refused[name]})
+        self._refused = refused
+        self.status.update({"refusedPolicies": dict(sorted(refused.items()))})
 
     def _check_all(self, due: Sequence[_Watched]) -> list[Verdict]:
         futures = [None if _opted_out(w) else self._pool.submit(

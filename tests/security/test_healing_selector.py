@@ -92,6 +92,9 @@ def test_the_healer_refuses_such_policies_on_a_real_engine(engine: Engine,
             time.sleep(0.1)
         assert bystander.id not in healer.tracks
         assert not records.history(limit=10)
+        refused = healer.status.snapshot()["facts"]["refusedPolicies"]
+        assert sorted(refused) == ["a-everything", "b-by-name"]
+        assert "empty" in refused["a-everything"] and "label" in refused["b-by-name"]
     finally:
         healer.close()
         prober.close()
