@@ -176,3 +176,55 @@ def test_keep_firing_for_never_drops_a_group_from_vmalert(tmp_path: Path) -> Non
     (tmp_path / "vm.yaml").write_text(files["vmalert/rules/g.yaml"], encoding="utf-8")
     checked = realtools.vmalert_dry_run(tmp_path / "vm.yaml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+COMMENTED = """\
+# Rules for the API.
+groups:
+  # The API's availability.
+  - name: api
+    rules:
+      # Fires when the API is down.
+      # Page at once.
+      - alert: ApiDown
+        expr: |
+          up{job="api"} == 0
+          # a PromQL comment, part of the expression
+        for: 1m
+      - record: job:up:sum
+        # inside the rule: kept above it
+        expr: sum by (job) (up)
+  - name: empty
+    rules: []
+# the end
+"""
+
+
+def test_comments_are_kept_on_the_group_or_rule_they_precede(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text(COMMENTED, encoding="utf-8")
+    result = run("prometheus-rules", tmp_path / "r.yml", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "out" / "rules" / "r.yaml").read_text(encoding="utf-8")
+    assert ("# Rules for the API.\n# The API's availability.\n# the end\n"
+            "apiVersion: converge/v1\n") in text
+    assert ("    # Fires when the API is down.\n    # Page at once.\n    - alert: ApiDown\n"
+            in text)
+    assert "    # inside the rule: kept above it\n    - record: job:up:sum\n" in text
+    assert text.count("a PromQL comment") == 1  # in the expression, not as a comment
+    spec = yaml.safe_load(text)["spec"]
+    assert spec["rules"][0]["expr"] == ('up{job="api"} == 0\n'
+                                        "# a PromQL comment, part of the expression\n")
+    compiled(tmp_path / "out")
+
+
+def test_every_comment_of_the_fixtures_is_kept(tmp_path: Path) -> None:
+    fixtures = [*RULE_FIXTURES, FIXTURES / "kubernetes.prometheusrule.yaml"]
+    result = run("prometheus-rules", *fixtures, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    for path in fixtures:
+        stem = path.name.rsplit(".", 1)[0].replace(".", "-")
+        written = (tmp_path / "out" / "rules" / f"{stem}.yaml").read_text(encoding="utf-8")
+        source = path.read_text(encoding="utf-8")
+        wanted = [line.strip() for line in source.splitlines() if line.strip().startswith("#")]
+        kept = [line.strip() for line in written.splitlines() if line.strip().startswith("#")]
+        assert kept[1:] == wanted or sorted(kept[1:]) == sorted(wanted), path.name

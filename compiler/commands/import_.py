@@ -163,7 +163,8 @@ def _convert(convert: Callable[[set[str]], importers.Imported], output: Path,
 
 
 def _write(output: Path, files: Sequence[importers.OutputFile], *, force: bool) -> None:
-    texts = {f.path: importers.render(f.documents, header=f.header) for f in files}
+    texts = {f.path: importers.render(f.documents, header=f.header, comments=f.comments)
+             for f in files}
     clashes = [output / path for path in texts if (output / path).exists()]
     if clashes and not force:
         _fail("would overwrite " + ", ".join(str(p) for p in clashes)

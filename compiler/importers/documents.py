@@ -25,11 +25,11 @@ class SourceFormatError(Exception):
     """The input is not YAML, or not the kind of file the importer reads. One line."""
 
 
-class _TextLoader(_Base):  # type: ignore[misc]
+class TextLoader(_Base):  # type: ignore[misc]
     """A safe loader whose implicit scalars are all strings, except null."""
 
 
-_TextLoader.yaml_implicit_resolvers = {
+TextLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag in _KEPT_TAGS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -42,7 +42,7 @@ def load_all(text: str, *, source: str) -> list[Any]:
         SourceFormatError: the text is not YAML.
     """
     try:
-        documents = list(yaml.load_all(text, Loader=_TextLoader))
+        documents = list(yaml.load_all(text, Loader=TextLoader))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -61,7 +61,7 @@ def position(text: str, *path: str | int) -> str:
     "pushover_configs")` points at that key of the third receiver.
     """
     try:
-        node = yaml.compose(text, Loader=_TextLoader)
+        node = yaml.compose(text, Loader=TextLoader)
     except yaml.YAMLError:
         return ""
     for index, step in enumerate(path):

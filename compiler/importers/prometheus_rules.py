@@ -5,7 +5,8 @@ unique converge name (for file names); the group's own name stays its name in ev
 rendered file (`spec.name` when the two differ), so alerts keep their identity. The
 original file and object are kept in annotations, and
 fields converge has no place for are kept there too (as JSON), so nothing is lost.
-Group fields only vmalert knows go under `spec.vmalert`. One output file per source file.
+Group fields only vmalert knows go under `spec.vmalert`. One output file per source file,
+the source's comments kept above the group or rule they precede (`comments`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from converge.compiler.importers import comments, names, target_plan, vmalert_options
 from converge.compiler.importers import documents as docs
-from converge.compiler.importers import names, target_plan, vmalert_options
-from converge.compiler.importers.result import Document, Imported, OutputFile
+from converge.compiler.importers.result import Comments, Document, Imported, OutputFile
 from converge.compiler.importers.secrets import Secrets
 
 _GROUP_FIELDS = {"name", "interval", "limit", "query_offset", "labels", "rules",
@@ -43,20 +44,28 @@ def import_rule_files(sources: Sequence[tuple[str, str]], *, taken: set[str],
     """
     group_names, stems = names.Names(taken), names.Names()
     secrets, notes = Secrets(), list[str]()
-    converted: list[tuple[str, str, list[Document]]] = []
+    converted: list[tuple[str, str, list[Document], list[Comments]]] = []
     for path, text in sources:
-        groups = []
-        for raw, origin, where in _raw_groups(path, text, notes):
+        groups, kept = [], []
+        found = comments.rule_file(text)
+        for ordinal, (raw, origin, where) in enumerate(_raw_groups(path, text, notes)):
             document = _group(raw, path=path, origin=origin, where=where,
                               names=group_names, secrets=secrets, notes=notes)
+            notes_here = _comments_of(found, ordinal)
             if document is not None:
                 groups.append(document)
+                kept.append(notes_here)
+            elif notes_here:
+                notes.append(f"{where}: {sum(map(len, notes_here.values()))} comment line(s) "
+                             "of a skipped group not kept")
+        if kept and found.trailing:
+            kept[0] = {**kept[0], None: (*kept[0].get(None, ()), *found.trailing)}
         stem = stems.allocate(path.rsplit("/", 1)[-1].rsplit(".", 1)[0], fallback="rules")
-        converted.append((path, stem, groups))
-    used = [target_plan.features(g["spec"]) for _, _, groups in converted for g in groups]
+        converted.append((path, stem, groups, kept))
+    used = [target_plan.features(g["spec"]) for _, _, groups, _ in converted for g in groups]
     chosen = versions or target_plan.lowest_versions(used)
     files = []
-    for path, stem, groups in converted:
+    for path, stem, groups, kept in converted:
         if not groups:
             notes.append(f"{path}: no rule groups, nothing written")
             continue
@@ -66,8 +75,13 @@ def import_rule_files(sources: Sequence[tuple[str, str]], *, taken: set[str],
         files.append(OutputFile(
             f"rules/{stem}.yaml", tuple(groups),
             header=f"Imported from {path} by `converge import prometheus-rules`.",
-            summary=f"{len(groups)} group(s), {rules} rule(s)"))
+            summary=f"{len(groups)} group(s), {rules} rule(s)", comments=tuple(kept)))
     return Imported(tuple(files), secrets.env, tuple(notes), chosen)
+
+
+def _comments_of(found: comments.FileComments, ordinal: int) -> Comments:
+    """The comments above group `ordinal` of a file and above each of its rules."""
+    return {rule: lines for (group, rule), lines in found.by_anchor.items() if group == ordinal}
 
 
 def _raw_groups(path: str, text: str,

@@ -12,6 +12,9 @@ from typing import Any
 Document = dict[str, Any]
 """One spec document as plain values, keys in the order they are written."""
 
+Comments = dict[int | None, tuple[str, ...]]
+"""Comment lines (each starting with `#`) above a document (None) or one of its rules."""
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class OutputFile:
@@ -24,6 +27,9 @@ class OutputFile:
     """Comment text written above the first document (without `#`)."""
     summary: str = ""
     """What the file holds, for the command's report, e.g. "2 groups, 31 rules"."""
+    comments: tuple[Comments, ...] = ()
+    """Per document, the source's comments to write above it (key None) or above its
+    `spec.rules[i]` (key i)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -10,17 +10,20 @@ with that very loader and quotes whatever did not survive. Every string round-tr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
 from converge.compiler import loader
-from converge.compiler.importers.result import Document
+from converge.compiler.importers.result import Comments, Document
 
 _FLOW_WIDTH = 72
 _SECRET_KEYS = ({"env"}, {"file"})
 _ATTEMPTS = 3
+_RULE_ITEM = re.compile(r"^    - (?:alert|record): ", re.MULTILINE)
+"""A rule of `spec.rules` as `_dump` writes it (nothing else is a list item at 4)."""
 
 
 class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
@@ -59,8 +62,11 @@ _Dumper.add_representer(list, _represent_list)
 _Dumper.add_representer(tuple, _represent_list)
 
 
-def render(documents: Sequence[Document], *, header: str = "") -> str:
+def render(documents: Sequence[Document], *, header: str = "",
+           comments: Sequence[Comments] = ()) -> str:
     """The text of a spec file holding `documents`, with `header` as a leading comment.
+
+    `comments` (per document) are written above the document or one of its rules.
 
     Raises:
         AssertionError: the text does not load back as the same values (a bug).
@@ -70,7 +76,9 @@ def render(documents: Sequence[Document], *, header: str = "") -> str:
     quoted: set[str] = set()
     for _ in range(_ATTEMPTS):
         dumper = type("_QuotingDumper", (_Dumper,), {"quoted": frozenset(quoted)})
-        text = comment + "---\n".join(_dump(d, dumper) for d in documents)
+        notes = [*comments, *([{}] * (len(documents) - len(comments)))]
+        text = comment + "---\n".join(_commented(_dump(d, dumper), n)
+                                      for d, n in zip(documents, notes, strict=True))
         loaded = loader.load("import.yaml", text.encode("utf-8"))
         if not loaded.diagnostics and [d.body for d in loaded.documents] == expected:
             return text
@@ -84,6 +92,19 @@ def render(documents: Sequence[Document], *, header: str = "") -> str:
 def _printable(text: str) -> str:
     """Comment text with control characters escaped (YAML forbids them, even in comments)."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _commented(text: str, comments: Comments) -> str:
+    """A dumped document with comment lines above it and above its rules."""
+    if not comments:
+        return text
+    items = list(_RULE_ITEM.finditer(text))
+    for index in sorted((k for k in comments if k is not None), reverse=True):
+        if index < len(items):
+            start = items[index].start()
+            lines = "".join(f"    {_printable(c)}\n" for c in comments[index])
+            text = text[:start] + lines + text[start:]
+    return "".join(f"{_printable(c)}\n" for c in comments.get(None, ())) + text
 
 
 def _dump(document: Document, dumper: type[_Dumper]) -> str:
