@@ -127,7 +127,7 @@ def _counts(model: Model, target: str, own: Mapping[str, str]) -> dict[str, int]
         receivers = len(model.channels) + (
             0 if model.routing and model.routing.route.receiver else 1)
         return {"receivers": receivers, "routes": routes, "inhibitRules": inhibits}
-    if target == "kubernetes":  # every object is a file; kustomization.yaml lists them
-        return {"objects": len(own) - 1}
+    if target == "kubernetes":  # every object (or patch) is a file; kustomizations list them
+        return {"objects": sum(not p.endswith("/kustomization.yaml") for p in own)}
     return {"pools": len(model.pools), "healingPolicies": len(model.healing),
             "channels": len(model.channels)}

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from converge.specs.common import Duration, Severity, Spec
+from converge.specs.common import Duration, KubernetesWorkload, Severity, Spec
 
 
 class ComposeSelector(Spec):
@@ -145,6 +145,13 @@ class Alerting(Spec):
     """`Channel` names; events go through `converge notifier`."""
 
 
+class HealedWorkload(KubernetesWorkload):
+    """A Kubernetes workload the policy's check becomes a liveness probe of."""
+
+    container: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    """The container (in the pod template) that gets the probe."""
+
+
 class HealingPolicySpec(Spec):
     """Which containers the healer watches, how it checks them, how it restarts them."""
 
@@ -160,3 +167,6 @@ class HealingPolicySpec(Spec):
     """Who is told when the restart budget is spent."""
     opt_out_label: str = "converge.healer/ignore"
     """Containers with this label set to "true" are never touched."""
+    kubernetes: list[HealedWorkload] = Field(default_factory=list)
+    """Kubernetes workloads the policy applies to: a liveness-probe patch for each, and the
+    restart budget as alerts (with the `prometheusOperator` target)."""

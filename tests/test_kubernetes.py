@@ -10,6 +10,7 @@ promtool and vmalert exactly like the rule files, and equivalence with the file 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,13 @@ import yaml
 from syrupy.assertion import SnapshotAssertion
 
 from converge.compiler import bundle, pipeline, render, sources, writer
-from converge.compiler.render import alertmanager, alertmanager_secret, kubernetes, objects
+from converge.compiler.render import (
+    alertmanager,
+    alertmanager_secret,
+    healing,
+    kubernetes,
+    objects,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "repo-example"
@@ -50,7 +57,14 @@ def k8s_on_disk(k8s: bundle.Bundle, tmp_path_factory: pytest.TempPathFactory) ->
 def _objects(built: bundle.Bundle) -> dict[str, dict[str, Any]]:
     """Every rendered Kubernetes object by bundle path (the kustomization left out)."""
     return {path: yaml.safe_load(data) for path, data in built.files.items()
-            if path.startswith("kubernetes/") and path != kubernetes.KUSTOMIZATION}
+            if path.startswith("kubernetes/") and path != kubernetes.KUSTOMIZATION
+            and not path.startswith(f"{healing.PATCHES}/")}
+
+
+def _patches(built: bundle.Bundle) -> dict[str, dict[str, Any]]:
+    """The probe patches by bundle path (their Component left out)."""
+    return {path: yaml.safe_load(data) for path, data in built.files.items()
+            if path.startswith(f"{healing.PATCHES}/") and path != healing.COMPONENT}
 
 
 def _rule_objects(built: bundle.Bundle, target: str) -> dict[str, dict[str, Any]]:
@@ -79,9 +93,9 @@ def test_documents_that_name_no_kubernetes_target_compile_as_today(
     assert not [path for path in example.files if path.startswith("kubernetes/")]
     assert "kubernetes" not in example.manifest["targets"]
     # the file targets of the variant are repo-example's, byte for byte (the pools name
-    # their Deployments there)
+    # their workloads there)
     for path, data in example.files.items():
-        if path not in (bundle.MANIFEST, "reconciler/pools.json"):
+        if path not in (bundle.MANIFEST, "reconciler/pools.json", "reconciler/healing.json"):
             assert k8s.files[path] == data, path
 
 
@@ -94,7 +108,12 @@ def test_the_output_is_byte_stable() -> None:
 def test_the_kustomization_lists_every_object(k8s: bundle.Bundle) -> None:
     listed = yaml.safe_load(k8s.files[kubernetes.KUSTOMIZATION])["resources"]
     assert listed == sorted(path.removeprefix("kubernetes/") for path in _objects(k8s))
-    assert k8s.manifest["targets"]["kubernetes"]["objects"] == len(listed)
+    assert k8s.manifest["targets"]["kubernetes"]["objects"] == len(listed) + len(
+        _patches(k8s))
+    component = yaml.safe_load(k8s.files[healing.COMPONENT])
+    assert component["kind"] == "Component"
+    assert [p["path"] for p in component["patches"]] == [
+        path.rsplit("/", 1)[1] for path in sorted(_patches(k8s))]
 
 
 def test_every_object_carries_the_project_namespace_labels_and_hashes(
@@ -140,6 +159,17 @@ def test_the_secret_holds_the_alertmanager_configuration(example: bundle.Bundle,
     data = secret["stringData"]
     config = yaml.safe_load(data.pop("alertmanager.yaml"))
     expected = yaml.safe_load(example.files[alertmanager.PATH])
+    # first, the routes of the healing policies' budget alerts, each to the policy's channels
+    routes = config["route"]["routes"]
+    budget = [r for r in routes if r.get("matchers", [""])[0].startswith("healing_policy=")]
+    assert budget == routes[:len(budget)] == [
+        {"receiver": "dingtalk-oncall", "matchers": ['healing_policy="critical-database"'],
+         "continue": True},
+        {"receiver": "dba-email", "matchers": ['healing_policy="critical-database"']},
+        {"receiver": "dingtalk-oncall", "matchers": ['healing_policy="critical-services"'],
+         "continue": True},
+        {"receiver": "platform-webhook", "matchers": ['healing_policy="critical-services"']}]
+    config["route"]["routes"] = routes[len(budget):]
     assert config.pop("templates") == [f"{alertmanager_secret.MOUNT}/*.tmpl"]
     assert expected.pop("templates") == ["templates/*.tmpl"]
     assert config == expected
@@ -329,3 +359,151 @@ def test_a_tolerance_is_rendered_where_the_cluster_can_set_one(
     assert behavior["scaleUp"]["tolerance"] == behavior["scaleDown"]["tolerance"] == "0.05"
     assert [t["metricType"] for t in obj["spec"]["triggers"]] == ["AverageValue", "Value"]
     assert obj["spec"]["cooldownPeriod"] == 300  # scaling to zero waits out scaleDown's window
+
+
+# --- HealingPolicies: probe patches and budget alerts --------------------------------
+
+
+def _workload(patch: dict[str, Any]) -> dict[str, Any]:
+    """A whole workload the patch could apply to: the patch plus what a real one needs."""
+    pod = patch["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    labels = {"app": patch["metadata"]["name"]}
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels},
+                     "spec": {"containers": [{"name": container["name"], "image": "app:1"}]}}}
+    if patch["kind"] == "StatefulSet":
+        spec["serviceName"] = patch["metadata"]["name"]
+    return {"apiVersion": "apps/v1", "kind": patch["kind"],
+            "metadata": dict(patch["metadata"]), "spec": spec}
+
+
+def test_a_policy_becomes_a_liveness_probe_for_each_of_its_workloads(
+        k8s: bundle.Bundle) -> None:
+    patches = _patches(k8s)
+    api = patches["kubernetes/patches/critical-services-deployment-task-center-api.yaml"]
+    assert api["metadata"] == {"name": "task-center-api", "namespace": "task-center"}
+    assert api["spec"]["template"]["spec"]["containers"] == [{"name": "api", "livenessProbe": {
+        "httpGet": {"path": "/health/ready", "port": 8888, "scheme": "HTTP"},
+        "initialDelaySeconds": 30, "periodSeconds": 10, "timeoutSeconds": 5,
+        "failureThreshold": 2}}]
+    mysql = patches["kubernetes/patches/critical-database-statefulset-mysql.yaml"]
+    probe = mysql["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
+    assert probe["tcpSocket"] == {"port": 3306}
+
+
+@pytest.mark.realtools
+def test_the_patched_workloads_are_valid_against_the_kubernetes_schema(
+        k8s: bundle.Bundle) -> None:
+    workloads = []
+    for patch in _patches(k8s).values():
+        workload = _workload(patch)
+        workload["spec"]["template"]["spec"]["containers"][0].update(
+            patch["spec"]["template"]["spec"]["containers"][0])
+        workloads.append(workload)
+    assert k8sschemas.schema_errors(workloads) == {}
+    broken = workloads[0]
+    broken["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["periodSeconds"] = "x"
+    assert list(k8sschemas.schema_errors([broken])) == [0]
+
+
+@pytest.mark.realtools
+def test_kubectl_kustomize_applies_the_probe_component_to_the_workloads(
+        k8s_on_disk: Path, k8s: bundle.Bundle, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    workloads = [_workload(patch) for patch in _patches(k8s).values()]
+    (app / "workloads.yaml").write_text(yaml.safe_dump_all(workloads), encoding="utf-8")
+    (app / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": ["workloads.yaml"],
+        "components": [os.path.relpath(k8s_on_disk / "kubernetes" / "patches", app)]}),
+        encoding="utf-8")
+    result = k8sschemas.kustomize(app)
+    assert result.returncode == 0, result.stderr
+    built = {o["metadata"]["name"]: o for o in yaml.safe_load_all(result.stdout)}
+    for patch in _patches(k8s).values():
+        container = built[patch["metadata"]["name"]]["spec"]["template"]["spec"]["containers"][0]
+        assert container["image"] == "app:1"
+        assert container["livenessProbe"] == patch["spec"]["template"]["spec"][
+            "containers"][0]["livenessProbe"]
+
+
+def test_the_restart_budget_becomes_alerts_routed_by_the_policy(k8s: bundle.Bundle) -> None:
+    rule = _objects(k8s)["kubernetes/prometheus-operator/healing/critical-services.yaml"]
+    assert (rule["kind"], rule["metadata"]["name"]) == ("PrometheusRule",
+                                                       "healing.critical-services")
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    (group,) = rule["spec"]["groups"]
+    budget, crashloop = group["rules"]
+    selector = 'namespace="task-center", pod=~"task-center-api-[a-z0-9]+-[a-z0-9]+", ' \
+               'container="api"'
+    assert budget["expr"] == ("sum by (namespace, pod, container) (increase("
+                              f"kube_pod_container_status_restarts_total{{{selector}}}[10m]))"
+                              " > 10")
+    assert crashloop["expr"] == ("max by (namespace, pod, container) ("
+                                 f"kube_pod_container_status_waiting_reason{{{selector}, "
+                                 'reason="CrashLoopBackOff"}) > 0')
+    assert crashloop["for"] == "5m"
+    assert budget["labels"] == crashloop["labels"] == {
+        "healing_policy": "critical-services", "severity": "critical"}
+
+
+@pytest.mark.realtools
+def test_promtool_accepts_the_budget_alerts(k8s: bundle.Bundle, tmp_path: Path) -> None:
+    files = []
+    for path, obj in sorted(_objects(k8s).items()):
+        if path.startswith("kubernetes/prometheus-operator/healing/"):
+            files.append(tmp_path / path.rsplit("/", 1)[1])
+            files[-1].write_text(yaml.safe_dump({"groups": obj["spec"]["groups"]}))
+    assert len(files) == 2
+    result = realtools.promtool_check_rules(*files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _policy(**changes: Any) -> list[dict[str, Any]]:
+    spec: dict[str, Any] = {"selector": {"labels": {"app": "api"}},
+                            "check": {"type": "http", "http": {"port": 8080}},
+                            "kubernetes": [{"kind": "Deployment", "name": "api",
+                                            "namespace": "web", "container": "api"}]}
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            spec.setdefault(section, {})[field] = value
+        else:
+            spec[section] = value
+    return [bundles.document("Project", "p", {"targets": {"prometheusOperator": {}}}),
+            bundles.document("HealingPolicy", "h", spec)]
+
+
+@pytest.mark.parametrize(("docs", "expected", "probed"), [
+    pytest.param(_policy(), [], True, id="exact"),
+    pytest.param(_policy(check={"type": "docker-health"}),
+                 ["type: docker-health | Kubernetes has no probe that runs a Docker "
+                  "HEALTHCHECK: no liveness probe is rendered for the workloads"], False,
+                 id="docker-health"),
+    pytest.param(_policy(restart={"auto": False}),
+                 ["auto: false | the kubelet restarts every container whose liveness probe "
+                  "fails: no probe is rendered, only the alerts"], False, id="no-restarts"),
+    pytest.param(_policy(check={"type": "http", "http": {"port": 8080, "bodyMatch": "ok",
+                                                         "expectStatus": [200, 503]}}),
+                 ["bodyMatch: ok | an httpGet probe looks at the status only: the body is "
+                  "not matched on Kubernetes",
+                  "expectStatus: | an httpGet probe counts 503 as failures: only 200-399 are "
+                  "healthy on Kubernetes"], True, id="body-and-status"),
+    pytest.param(_policy(restart={"backoff": {"initial": "1s"}}),
+                 ["backoff: | the kubelet's restart back-off is fixed (10s doubling to 5m, "
+                  "reset after 10m): this backoff does not apply on Kubernetes"], True,
+                 id="backoff"),
+])
+def test_what_a_probe_cannot_express_is_a_positioned_warning(
+        docs: list[dict[str, Any]], expected: list[str], probed: bool) -> None:
+    text = bundles.spec_text(docs)
+    result = pipeline.check([sources.SourceFile("specs.yaml", text.encode())])
+    assert result.model is not None
+    lines = text.splitlines()
+    assert [f"{lines[d.line - 1].strip()} | {d.message}" for d in result.diagnostics] == expected
+    files = render.render(result.model)
+    assert ("kubernetes/patches/h-deployment-api.yaml" in files) == probed
+    assert "kubernetes/prometheus-operator/healing/h.yaml" in files

@@ -6,6 +6,9 @@ services, databases, the converge daemons themselves. The healer would restart t
 and with an `exec` check run the policy's command inside each of them. The healer
 refuses such a policy too (it matches nothing), but it is almost certainly a mistake.
 
+A policy that names only Kubernetes workloads (`spec.kubernetes`) needs no selector: the
+healer selects nothing with an empty one, and Kubernetes acts on the probes.
+
 Fix: select the containers by a label (`selector.labels`), by their Compose project and
 service (`selector.compose`), or by a name pattern that is more than `*`.
 """
@@ -25,7 +28,7 @@ SUMMARY = "a healing policy's selector selects every container"
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     for policy in model.healing:
-        if policy.spec.selector.is_empty():
+        if policy.spec.selector.is_empty() and not policy.spec.kubernetes:
             yield ctx.diag(policy.origin.child("selector"), CODE,
                            f"healing policy {policy.name!r} has an empty selector: it would "
                            "select every container on the engine",

@@ -9,7 +9,7 @@ kind of object is built by a module of its own (`operator_rules`, `alertmanager_
 from __future__ import annotations
 
 from converge.compiler.model import Model
-from converge.compiler.render import alertmanager_secret, keda, objects, operator_rules
+from converge.compiler.render import alertmanager_secret, healing, keda, objects, operator_rules
 
 KUSTOMIZATION = f"{objects.ROOT}/kustomization.yaml"
 
@@ -27,9 +27,11 @@ def render(model: Model) -> dict[str, str]:
         files.update(alertmanager_secret.render(model))
     if "keda" in model.project.kubernetes:
         files.update(keda.render(model))
+    files.update(healing.render(model))
     if not files:
         return {}
-    resources = sorted(path.removeprefix(f"{objects.ROOT}/") for path in files)
+    resources = sorted(path.removeprefix(f"{objects.ROOT}/") for path in files
+                       if not path.startswith(f"{healing.PATCHES}/"))  # a Component
     files[KUSTOMIZATION] = objects.document({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
