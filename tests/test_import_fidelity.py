@@ -15,7 +15,7 @@ import realtools
 import yaml
 from click.testing import CliRunner
 
-from converge.compiler import pipeline, render, sources
+from converge.compiler import matchers, pipeline, render, sources
 from converge.compiler.commands.import_ import import_group
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
@@ -228,3 +228,46 @@ def test_every_comment_of_the_fixtures_is_kept(tmp_path: Path) -> None:
         wanted = [line.strip() for line in source.splitlines() if line.strip().startswith("#")]
         kept = [line.strip() for line in written.splitlines() if line.strip().startswith("#")]
         assert kept[1:] == wanted or sorted(kept[1:]) == sorted(wanted), path.name
+
+
+# --- Alertmanager >= 0.27 matchers: quoted UTF-8 label names ---------------------------------
+
+UTF8_ROUTE = ('route:\n  receiver: a\n  routes:\n'
+              '    - {receiver: b, matchers: [\'"service.name"="api"\', \'{"δ-zone"=~"eu.*"}\']}\n'
+              'receivers: [{name: a}, {name: b}]\n')
+
+
+def test_quoted_utf8_label_names_import_for_alertmanager_0_27(tmp_path: Path) -> None:
+    (tmp_path / "am.yml").write_text(UTF8_ROUTE, encoding="utf-8")
+    result = run("alertmanager", tmp_path / "am.yml", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    project = yaml.safe_load((tmp_path / "out" / "converge.yaml").read_text(encoding="utf-8"))
+    assert project["spec"]["targets"]["alertmanager"]["version"] == "0.27"
+    config = yaml.safe_load(compiled(tmp_path / "out")["alertmanager/alertmanager.yaml"])
+    assert config["route"]["routes"][0]["matchers"] == ['"service.name"="api"',
+                                                        '"δ-zone"=~"eu.*"']
+
+
+def test_quoted_utf8_label_names_are_refused_for_alertmanager_0_25(tmp_path: Path) -> None:
+    (tmp_path / "am.yml").write_text(UTF8_ROUTE, encoding="utf-8")
+    assert run("alertmanager", tmp_path / "am.yml", "-o", tmp_path / "out").exit_code == 0
+    project = tmp_path / "out" / "converge.yaml"
+    project.write_text(project.read_text(encoding="utf-8").replace("'0.27'", "'0.25'"),
+                       encoding="utf-8")
+    result = pipeline.check(sources.read_directory(tmp_path / "out"))
+    found = [(d.code, d.span.line if d.span else 0, d.message) for d in result.diagnostics
+             if d.severity.value == "error"]
+    assert found and all(code == "matcher/syntax" for code, _, _ in found), found
+    assert "label name 'service.name' needs quoting" in found[0][2]
+
+
+@pytest.mark.parametrize(("text", "name", "rendered"), [
+    pytest.param('"service.name"="api"', "service.name", '"service.name"="api"', id="dotted"),
+    pytest.param('"severity"="x"', "severity", 'severity="x"', id="classic-unquoted"),
+    pytest.param('"a\\"b"!="1"', 'a"b', '"a\\"b"!="1"', id="escaped"),
+])
+def test_utf8_matchers_parse_and_render(text: str, name: str, rendered: str) -> None:
+    parsed = matchers.parse(text)
+    assert isinstance(parsed, matchers.Matcher) and parsed.name == name
+    assert parsed.render() == rendered
+    assert matchers.parse(rendered) == parsed

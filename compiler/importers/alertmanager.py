@@ -8,11 +8,13 @@ are returned, never their values (`secrets`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from converge.compiler import matchers
+from converge.compiler.importers import am_matchers, routes, target_plan
 from converge.compiler.importers import documents as docs
 from converge.compiler.importers import receivers as receivers_module
-from converge.compiler.importers import routes, target_plan
 from converge.compiler.importers.result import Imported, OutputFile
 from converge.compiler.importers.secrets import Secrets
 
@@ -79,7 +81,22 @@ def import_config(text: str, *, source: str, taken: set[str]) -> Imported:
     versions = dict(target_plan.DEFAULT_VERSIONS)
     if any(c["spec"]["type"] == "msteams" for r in receivers for c in r.channels):
         versions["alertmanager"] = (0, 26)
+    if am_matchers.utf8_names(list(_matcher_texts(spec))):
+        versions["alertmanager"] = max(versions["alertmanager"], matchers.UTF8_SINCE)
     return Imported(tuple(files), secrets.env, tuple(notes), versions)
+
+
+def _matcher_texts(value: Any) -> Iterator[str]:
+    """Every matcher string of a Routing spec (routes and inhibit rules)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("matchers", "sourceMatchers", "targetMatchers"):
+                yield from item
+            else:
+                yield from _matcher_texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _matcher_texts(item)
 
 
 def _config(text: str, *, source: str) -> dict[str, Any]:

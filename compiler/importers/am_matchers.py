@@ -2,8 +2,10 @@
 
 Routes and inhibit rules may use the deprecated `match` (equality) and `match_re`
 (anchored regular expressions) maps as well as `matchers`, whose strings may each hold
-several matchers (`{a="b", c=~"d"}`) with bare or quoted values. converge writes one
-matcher per string, value always quoted, which every Alertmanager version reads alike.
+several matchers (`{a="b", c=~"d"}`) with bare or quoted values, and from Alertmanager
+0.27 quoted UTF-8 label names (`"service.name"="api"`). converge writes one matcher per
+string, value always quoted, which every Alertmanager version reads alike (a UTF-8 name
+quoted too, which needs 0.27: `utf8_names` tells the importer to raise the version).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from converge.compiler import matchers
 from converge.compiler.importers import documents as docs
 
 _PIECE = re.compile(
-    r'\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?P<op>=~|!~|!=|=)\s*'
+    r'\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*|"(?:[^"\\]|\\.)*")\s*(?P<op>=~|!~|!=|=)\s*'
     r'(?P<value>"(?:[^"\\]|\\.)*"|[^",]*?)\s*(?:,|$)'
 )
 _ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n", "\\t": "\t"}
@@ -40,6 +42,11 @@ def convert(raw: dict[str, Any], *, prefix: str, where: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def utf8_names(texts: list[str]) -> bool:
+    """Whether any of the converted matcher strings quotes its label name."""
+    return any(text.startswith('"') for text in texts)
+
+
 def split(text: str, *, where: str) -> list[matchers.Matcher]:
     """The matchers in one string: `a="b"`, `a=b`, `a="b", c=~"d"` or `{a="b"}`.
 
@@ -58,7 +65,10 @@ def split(text: str, *, where: str) -> list[matchers.Matcher]:
         value = piece["value"]
         if value.startswith('"'):
             value = re.sub(r"\\.", lambda m: _ESCAPES.get(m[0], m[0][1]), value[1:-1])
-        found.append(matchers.Matcher(piece["name"], piece["op"], value))
+        name = piece["name"]
+        if name.startswith('"'):
+            name = re.sub(r"\\.", lambda m: _ESCAPES.get(m[0], m[0][1]), name[1:-1])
+        found.append(matchers.Matcher(name, piece["op"], value))
         position = piece.end()
     if not found:
         raise docs.SourceFormatError(f"{where}: empty matcher {text!r}")
