@@ -22,6 +22,7 @@ from converge.compiler.diff.report import (
     summary_text,
 )
 from converge.compiler.formats import human
+from converge.compiler.formats.terminal import visible
 
 COMMENT_LIMIT = 65_536
 LIMIT = 64_000
@@ -41,7 +42,7 @@ def render(diff: BundleDiff, context: Context, *, limit: int = LIMIT) -> str:
     head.extend(f"> {note}" for note in context.notes)
     if not diff.changed:
         head.append(f"No change: the bundle is `{diff.head_hash[:12]}` on both sides.")
-        return "\n".join(head) + "\n"
+        return visible("\n".join(head) + "\n")
     head.append(f"Bundle `{diff.base_hash[:12]}` → `{diff.head_hash[:12]}`.")
     head.append("")
     head.extend(f"- **{t.target}**: {summary_text(t)}" for t in diff.targets)
@@ -55,7 +56,7 @@ def render(diff: BundleDiff, context: Context, *, limit: int = LIMIT) -> str:
                          ("Time intervals", diff.time_intervals),
                          ("Reconciler", diff.reconciler)):
         blocks.extend(_section(title, _items(items)))
-    return _assemble(blocks, diff.files, limit)
+    return visible(_assemble(blocks, diff.files, limit))  # also printed to terminals
 
 
 def failure(failures: Iterable[Failure], context: Context, *, limit: int = LIMIT) -> str:
@@ -71,7 +72,7 @@ def failure(failures: Iterable[Failure], context: Context, *, limit: int = LIMIT
         fence = _fence(text)
         parts.extend([f"**Error: {failure_title(one)}**", "", f"{fence}text",
                       text.rstrip("\n"), fence, ""])
-    return "\n".join(parts)
+    return visible("\n".join(parts))
 
 
 def code(text: str, *, table: bool = False) -> str:

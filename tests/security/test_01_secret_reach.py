@@ -11,11 +11,14 @@ refuses placeholder text anywhere else."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sidecar_bundles
 from sidecar_harness import Rig, prometheus_rig, sync
+from test_scaler_engine import harness_factory
 
 from converge.compiler.render import secrets as compiler_secrets
 from converge.reconciler.core.secretaccess import SecretAccess
@@ -24,7 +27,7 @@ from converge.reconciler.scaler import engine
 from converge.reconciler.scaler.config import Pool
 from security.cli import converge
 
-__all__ = ["prometheus_rig"]  # a fixture, used by name
+__all__ = ["harness_factory", "prometheus_rig"]  # a fixture, used by name
 
 pytestmark = pytest.mark.realtools  # the real Prometheus
 
@@ -126,3 +129,57 @@ def test_the_notifier_reads_only_allowed_variables() -> None:
     found = channels.parse(json.dumps(document).encode(), env=access.env, file=access.file)
     assert found["hook"].secrets == {}
     assert found["hook"].problem is not None and "not allowed" in found["hook"].problem
+
+
+@pytest.mark.realtools
+def test_the_real_scaler_copies_no_host_file_into_a_container(
+        harness_factory: Callable[..., Any], tmp_path: Path) -> None:
+    """On a real container engine: a pool env naming a host file outside --secrets-dir
+    creates no container; one inside it reaches the container's environment."""
+    from test_scaler_engine import jobs_pool
+
+    host_file = tmp_path / "id_rsa"
+    host_file.write_text("PRIVATE KEY\n")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "dsn").write_text("mysql://app@db/jobs\n")
+    pools = [jobs_pool(metrics=(), env=(("KEY", {"file": str(host_file)}),))]
+    harness = harness_factory("http://127.0.0.1:9", lambda: pools)
+    harness.scaler.secret_access = SecretAccess(directory=secrets)
+    for _ in range(3):
+        harness.scaler.step()
+    assert harness.containers(running=False) == []
+    assert "outside --secrets-dir" in str(harness.status.snapshot()["facts"])
+
+    pools[:] = [jobs_pool(metrics=(), env=(("DSN", {"file": "dsn"}),))]
+    harness.until(harness.running(1), message="the allowed pool's container")
+    [container] = harness.containers()
+    env = harness.client.api.inspect_container(container["Id"])["Config"]["Env"]
+    assert "DSN=mysql://app@db/jobs" in env and not any("PRIVATE KEY" in e for e in env)
+
+
+def test_a_vmalert_header_secret_is_filled_at_its_position() -> None:
+    import bundles
+
+    from converge.reconciler.sidecar import bundles as sidecar_bundles_module
+    from converge.reconciler.sidecar import secrets
+
+    docs = sidecar_bundles.documents(1)
+    docs[0]["spec"]["targets"] = {"vmalert": {"version": "1.120"}}
+    docs[1]["spec"]["vmalert"] = {"headers": [{"name": "Authorization",
+                                               "secret": {"env": "VM_AUTH"}}]}
+    files = dict(bundles.build_docs(docs).files)
+    candidate = sidecar_bundles_module.verify(
+        target="vmalert", manifest_data=files["manifest.json"],
+        files={p: d for p, d in files.items() if p.startswith("vmalert/rules/")})
+    assert candidate.secrets == {"g1.yaml": ({"pointer": "/groups/0/headers/0",
+                                              "env": "VM_AUTH",
+                                              "prefix": "Authorization: "},)}
+    access = SecretAccess(env_names=frozenset({"VM_AUTH"}),
+                          environ={"VM_AUTH": "Bearer s3cret"})
+    resolved = secrets.resolve(candidate.files, candidate.secrets, env=access.env,
+                               file=access.file)
+    import yaml
+
+    group = yaml.safe_load(resolved.files["g1.yaml"])["groups"][0]
+    assert group["headers"] == ["Authorization: Bearer s3cret"]

@@ -42,3 +42,35 @@ def test_check_shows_escape_sequences_instead_of_sending_them(tmp_path: Path) ->
 ])
 def test_visible(text: str, shown: str) -> None:
     assert terminal.visible(text) == shown
+
+
+@pytest.mark.parametrize("output", ["text", "markdown"])
+def test_diff_shows_escape_sequences_instead_of_sending_them(tmp_path: Path,
+                                                             output: str) -> None:
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c",
+                        "user.email=t@example.com", *args], check=True, capture_output=True)
+
+    def rules(summary: str) -> str:
+        return ("apiVersion: converge/v1\nkind: RuleGroup\nmetadata: {name: g}\nspec:\n"
+                "  rules:\n  - alert: Down\n    expr: up == 0\n"
+                f"    labels: {{severity: page}}\n    annotations: {{summary: \"{summary}\"}}\n")
+
+    git("init", "-q", "-b", "main")
+    (tmp_path / "converge.yaml").write_text(
+        "apiVersion: converge/v1\nkind: Project\nmetadata: {name: demo}\nspec: {}\n")
+    (tmp_path / "routing.yaml").write_text(
+        "apiVersion: converge/v1\nkind: Routing\nmetadata: {name: main}\nspec:\n"
+        "  route: {receiver: hook}\n---\napiVersion: converge/v1\nkind: Channel\n"
+        "metadata: {name: hook}\nspec: {type: webhook, url: 'http://127.0.0.1:9/'}\n")
+    (tmp_path / "rules.yaml").write_text(rules("down"))
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    (tmp_path / "rules.yaml").write_text(rules("\\e]0;owned\\a\\e[2J down"))
+    git("commit", "-qam", "head")
+    done = converge(["diff", str(tmp_path), "--base", "HEAD~1", "--head", "HEAD",
+                     "--format", output])
+    assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout
+    assert "\\x1b]0;owned\\x07" in done.stdout, done.stdout + done.stderr

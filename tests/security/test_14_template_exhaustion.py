@@ -54,8 +54,25 @@ def test_check_ends_with_a_positioned_diagnostic(tmp_path: Path, body: str) -> N
     # at the failing line; too much output is no one line's fault: the template's first
     line = "10:7" if "'x' * 1000" in body else "11:7"
     assert f"channels.yaml:{line}: error[channel/template]:" in done.stdout, done.stdout
-    # the render's own bound is 1 s; the rest is the process starting on a busy machine
-    assert elapsed < 3, (elapsed, done.stdout)
+    # within 2 s of the same check on a harmless template (the process starting and the
+    # other checks cost the same on a busy machine; the render's own bound is 1 s)
+    assert elapsed < 2 + _harmless_check(tmp_path.parent / "harmless"), (elapsed, done.stdout)
+
+
+_HARMLESS: list[float] = []
+
+
+def _harmless_check(root: Path) -> float:
+    if not _HARMLESS:
+        root.mkdir(exist_ok=True)
+        (root / "converge.yaml").write_text(PROJECT)
+        (root / "routing.yaml").write_text(ROUTING)
+        (root / "channels.yaml").write_text(_channel("{{ alerts | length }}"))
+        started = time.monotonic()
+        done = converge_cli(["check", str(root)], timeout=30)
+        assert done.returncode == 0, done.stdout
+        _HARMLESS.append(time.monotonic() - started)
+    return _HARMLESS[0]
 
 
 @pytest.mark.parametrize("body", HOSTILE)
