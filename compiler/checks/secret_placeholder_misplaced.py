@@ -62,8 +62,9 @@ def _strings(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[st
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
-        if len(value) == 1 and isinstance(value.get("file"), str):
-            return  # a file reference: its path is the host's business
+        # a reference's own value is no exception: no variable name can hold the text,
+        # and a file path holding it (a one-key `{file: …}` could as well be a label map)
+        # is no path anyone needs
         for key, item in value.items():
             if isinstance(key, str) and _HOST in key.lower():
                 yield (*path, key), key

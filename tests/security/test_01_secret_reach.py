@@ -183,3 +183,14 @@ def test_a_vmalert_header_secret_is_filled_at_its_position() -> None:
 
     group = yaml.safe_load(resolved.files["g1.yaml"])["groups"][0]
     assert group["headers"] == ["Authorization: Bearer s3cret"]
+
+
+def test_check_refuses_placeholder_text_in_a_one_key_label_map(tmp_path: Path) -> None:
+    (tmp_path / "converge.yaml").write_text(
+        "apiVersion: converge/v1\nkind: Project\nmetadata: {name: demo}\nspec: {}\n")
+    (tmp_path / "rules.yaml").write_text(
+        "apiVersion: converge/v1\nkind: RuleGroup\nmetadata: {name: leak}\nspec:\n"
+        "  rules:\n  - alert: Leak\n    expr: vector(1)\n    labels:\n"
+        "      file: https://converge-secret.invalid/env/HOME\n")
+    done = converge(["check", str(tmp_path)])
+    assert "rules.yaml:9:21: error[secret/placeholder-misplaced]" in done.stdout, done.stdout
