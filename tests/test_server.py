@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import server_harness as h
@@ -296,10 +297,16 @@ def test_a_gone_remote_backs_off_keeps_serving_and_stays_ready(
     assert server.anonymous.get("/health/ready").status_code == 200
     assert server.client.get("/api/v1/bundles/prometheus",
                              headers={"If-None-Match": etag}).status_code == 304
-    status = server.anonymous.get("/status").json()
-    reconciling = {c["type"]: c for c in status["conditions"]}["Reconciling"]
-    assert (reconciling["status"], reconciling["reason"]) == ("True", "Retrying")
-    assert "fetch failed" in reconciling["message"]
+    seen: list[dict[str, Any]] = []  # read between attempts, not while one runs
+
+    def between_attempts() -> bool:
+        conditions = server.anonymous.get("/status").json()["conditions"]
+        seen.append({c["type"]: c for c in conditions}["Reconciling"])
+        return bool(seen[-1]["reason"] != "Progressing")
+
+    h.wait_for(between_attempts, what="a pause between attempts")
+    assert (seen[-1]["status"], seen[-1]["reason"]) == ("True", "Retrying")
+    assert "fetch failed" in seen[-1]["message"]
     assert server.client.get("/api/v1/config/sync").json()["lastFetchError"]
 
     shutil.move(tmp_path / "gone", specs.root)
