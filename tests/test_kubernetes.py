@@ -24,6 +24,7 @@ from syrupy.assertion import SnapshotAssertion
 from converge.compiler import bundle, pipeline, render, sources, writer
 from converge.compiler.render import (
     alertmanager,
+    alertmanager_config,
     alertmanager_secret,
     healing,
     kubernetes,
@@ -507,3 +508,52 @@ def test_what_a_probe_cannot_express_is_a_positioned_warning(
     files = render.render(result.model)
     assert ("kubernetes/patches/h-deployment-api.yaml" in files) == probed
     assert "kubernetes/prometheus-operator/healing/h.yaml" in files
+
+
+# --- AlertmanagerConfig (opt-in) -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_alertmanager_config() -> pipeline.CheckResult:
+    files = []
+    for source in sources.read_directory(EXAMPLE_K8S):
+        if source.path == "converge.yaml":
+            text = source.data.decode().replace("      alertmanagerSecret: alertmanager-main",
+                                                "      alertmanager: alertmanagerConfig")
+            source = sources.SourceFile(source.path, text.encode())
+        files.append(source)
+    result = pipeline.check(files)
+    assert result.model is not None
+    return result
+
+
+def test_check_explains_what_the_namespace_matcher_changes(
+        with_alertmanager_config: pipeline.CheckResult, snapshot: SnapshotAssertion) -> None:
+    found = [f"{d.path}:{d.line}:{d.column}: {d.code}: {d.message}"
+             for d in with_alertmanager_config.diagnostics]
+    assert all(": route/namespace-matcher: " in line for line in found)
+    assert any(line.startswith("routing.yaml:21:3: ") for line in found)  # at `route:`
+    assert snapshot(name="diagnostics") == found
+
+
+def test_the_routing_becomes_an_alertmanagerconfig_instead_of_the_secret(
+        with_alertmanager_config: pipeline.CheckResult, snapshot: SnapshotAssertion) -> None:
+    assert with_alertmanager_config.model is not None
+    files = render.render(with_alertmanager_config.model)
+    assert alertmanager_secret.PATH not in files
+    text = files[alertmanager_config.PATH]
+    assert snapshot(name="alertmanagerconfig") == text
+    obj = yaml.safe_load(text)
+    assert (obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"]) == (
+        "AlertmanagerConfig", "task-center", "monitoring")
+    assert "alertmanagerconfig.yaml" in " ".join(
+        yaml.safe_load(files[kubernetes.KUSTOMIZATION])["resources"])
+
+
+@pytest.mark.realtools
+def test_the_alertmanagerconfig_is_valid_against_the_upstream_schema(
+        with_alertmanager_config: pipeline.CheckResult) -> None:
+    assert with_alertmanager_config.model is not None
+    obj = yaml.safe_load(render.render(with_alertmanager_config.model)[
+        alertmanager_config.PATH])
+    assert k8sschemas.schema_errors([obj]) == {}

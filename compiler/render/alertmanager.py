@@ -82,7 +82,7 @@ def _route(route: Route) -> dict[str, Any]:
     }
 
 
-def _inhibit_rules(routing: Routing) -> list[InhibitRule]:
+def inhibit_rules(routing: Routing) -> list[InhibitRule]:
     """The written rules in their order, then the generated ones by alert name, so the
     output does not depend on the order of the documents."""
     written = [r for r in routing.inhibit_rules if r.generated_for is None]

@@ -9,7 +9,14 @@ kind of object is built by a module of its own (`operator_rules`, `alertmanager_
 from __future__ import annotations
 
 from converge.compiler.model import Model
-from converge.compiler.render import alertmanager_secret, healing, keda, objects, operator_rules
+from converge.compiler.render import (
+    alertmanager_config,
+    alertmanager_secret,
+    healing,
+    keda,
+    objects,
+    operator_rules,
+)
 
 KUSTOMIZATION = f"{objects.ROOT}/kustomization.yaml"
 
@@ -25,6 +32,7 @@ def render(model: Model) -> dict[str, str]:
             files.update(operator_rules.render(model, name))
     if "prometheusOperator" in model.project.kubernetes:
         files.update(alertmanager_secret.render(model))
+        files.update(alertmanager_config.render(model))
     if "keda" in model.project.kubernetes:
         files.update(keda.render(model))
     files.update(healing.render(model))
