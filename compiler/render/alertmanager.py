@@ -51,7 +51,7 @@ def render(model: Model, *, templates_glob: str = "templates/*.tmpl") -> dict[st
     config = {
         "route": root,
         "receivers": receivers,
-        "inhibit_rules": [_inhibit(r) for r in _inhibit_rules(routing)] if routing else [],
+        "inhibit_rules": [_inhibit(r) for r in inhibit_rules(routing)] if routing else [],
         "time_intervals": [_interval(t) for t in routing.time_intervals] if routing else [],
         "time_intervals_key": "time_intervals" if new_intervals else "mute_time_intervals",
         "templates": [templates_glob] if templates else [],
