@@ -91,7 +91,6 @@ def assert_none_left(marker: str, *, within: float = 3.0) -> float:
     while True:
         found = marked(marker)
         if not found:
-            print(f"no marked process left {time.monotonic() - start:.2f}s after the kill")
             return time.monotonic() - start
         if time.monotonic() - start > within:
             pytest.fail(f"still running {within:g}s after their parent died: {found}")
