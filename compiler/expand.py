@@ -229,6 +229,7 @@ def _routing(resource: Resource, groups: tuple[model.RuleGroup, ...],
         time_intervals=tuple(spec.time_intervals),
         origin=origin,
         tests=_tests(resource, spec.tests),
+        templates=dict(spec.templates),
     )
 
 

@@ -140,6 +140,8 @@ class Routing:
     origin: Origin
     tests: tuple[SpecTest, ...] = ()
     """Routing assertions (`converge test`); never rendered."""
+    templates: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Alertmanager template files by name (`templates/_<name>.tmpl`)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

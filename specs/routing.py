@@ -96,5 +96,8 @@ class RoutingSpec(Spec):
     """Named intervals that routes mute or activate."""
     tiered_inhibition: bool = True
     """Generate, for each tiered alert, a rule muting its lower tiers while a higher fires."""
+    templates: dict[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")], str] = (
+        Field(default_factory=dict))
+    """Alertmanager template files by name: `{{ define }}`s channel templates may call."""
     tests: list[RoutingTest] = Field(default_factory=list)
     """Routing assertions `converge test` checks: receivers reached, inhibitions."""

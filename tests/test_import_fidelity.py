@@ -271,3 +271,34 @@ def test_utf8_matchers_parse_and_render(text: str, name: str, rendered: str) -> 
     assert isinstance(parsed, matchers.Matcher) and parsed.name == name
     assert parsed.render() == rendered
     assert matchers.parse(rendered) == parsed
+
+
+# --- Alertmanager templates: imported, rendered, and every call resolved -------------------
+
+def test_template_files_are_imported_and_amtool_loads_them(tmp_path: Path) -> None:
+    result = run("alertmanager", FIXTURES / "alertmanager.yml", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    files = compiled(tmp_path / "out")
+    assert {"alertmanager/templates/_dba.tmpl", "alertmanager/templates/_slack.tmpl"} <= set(files)
+    assert 'define "email.dba.html"' in files["alertmanager/templates/_dba.tmpl"]
+    for path, text in files.items():
+        if path.startswith("alertmanager/"):
+            (tmp_path / "am" / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "am" / path).write_text(text, encoding="utf-8")
+    config = tmp_path / "am" / "alertmanager" / "alertmanager.yaml"
+    assert yaml.safe_load(config.read_text(encoding="utf-8"))["templates"] == ["templates/*.tmpl"]
+    checked = realtools.amtool_check_config(config)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_call_to_an_undefined_template_fails_check(tmp_path: Path) -> None:
+    result = run("alertmanager", FIXTURES / "alertmanager.yml", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    (tmp_path / "out" / "routing.yaml").write_text(
+        (tmp_path / "out" / "routing.yaml").read_text(encoding="utf-8").replace(
+            '"email.dba.html"', '"email.dba.htm"'), encoding="utf-8")
+    check = pipeline.check(sources.read_directory(tmp_path / "out"))
+    found = [d for d in check.diagnostics if d.code == "template/undefined"]
+    assert [d.path for d in found] == ["channels/db-team.yaml"], found
+    assert 'template "email.dba.html" is not defined' in found[0].message
+    assert found[0].span is not None and found[0].span.line > 1

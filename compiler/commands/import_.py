@@ -81,9 +81,11 @@ def alertmanager(file: Path, output: Path, force: bool, strict: bool) -> None:
     """
     text = _read(file)
     existing = _existing(output)
+    templates = _template_files(text, file)
 
     def convert(taken: set[str]) -> importers.Imported:
-        return importers.import_config(text, source=file.as_posix(), taken=taken)
+        return importers.import_config(text, source=file.as_posix(), taken=taken,
+                                       templates=templates)
 
     imported = _convert(convert, output, "Channel")
     _refuse_changes(imported, strict=strict)
@@ -126,6 +128,21 @@ def compose(file: Path, output: Path, project: str | None, force: bool) -> None:
         scaffold.project_file(output.resolve().name, imported.versions)]
     _write(output, [*imported.files, *extra], force=force)
     _report(imported, [], output)
+
+
+def _template_files(text: str, config: Path) -> dict[str, list[tuple[str, str]]]:
+    """The files each `templates:` pattern matches, relative to the configuration's folder
+    as Alertmanager resolves them."""
+    try:
+        patterns = importers.template_patterns(text, source=config.as_posix())
+    except importers.SourceFormatError as error:
+        _fail(str(error))
+    found: dict[str, list[tuple[str, str]]] = {}
+    for pattern in patterns:
+        base = Path(pattern) if Path(pattern).is_absolute() else config.parent / pattern
+        paths = sorted(Path(base.anchor).glob(str(base.relative_to(base.anchor))))
+        found[pattern] = [(p.as_posix(), _read(p)) for p in paths if p.is_file()]
+    return found
 
 
 def _read(path: Path) -> str:

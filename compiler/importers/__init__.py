@@ -9,7 +9,7 @@ writes files.
 
 from __future__ import annotations
 
-from converge.compiler.importers.alertmanager import import_config
+from converge.compiler.importers.alertmanager import import_config, template_patterns
 from converge.compiler.importers.compose import import_compose
 from converge.compiler.importers.compose import project_name as compose_project_name
 from converge.compiler.importers.documents import SourceFormatError
@@ -27,4 +27,5 @@ __all__ = [
     "import_config",
     "import_rule_files",
     "render",
+    "template_patterns",
 ]

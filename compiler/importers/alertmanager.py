@@ -8,11 +8,11 @@ are returned, never their values (`secrets`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from converge.compiler import matchers
-from converge.compiler.importers import am_matchers, routes, target_plan
+from converge.compiler.importers import am_matchers, names, routes, target_plan
 from converge.compiler.importers import documents as docs
 from converge.compiler.importers import receivers as receivers_module
 from converge.compiler.importers.result import Imported, OutputFile
@@ -28,13 +28,26 @@ _IMPORTED_GLOBALS = {
 }
 
 
-def import_config(text: str, *, source: str, taken: set[str]) -> Imported:
+def template_patterns(text: str, *, source: str) -> list[str]:
+    """The configuration's `templates:` file patterns, for the command to read.
+
+    Raises:
+        SourceFormatError: not an Alertmanager configuration, or malformed.
+    """
+    config = _config(text, source=source)
+    return docs.string_list(config.get("templates"), where=f"{source}: templates")
+
+
+def import_config(text: str, *, source: str, taken: set[str],
+                  templates: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> Imported:
     """Convert an Alertmanager configuration into Channel and Routing spec files.
 
     Args:
         text: the configuration file's text.
         source: its path as the user named it, for messages and annotations.
         taken: Channel names already used in the output repository.
+        templates: for each of its `templates:` patterns, the (path, text) of the files
+            it matches; they become the Routing's `templates`. None: not read.
 
     Raises:
         SourceFormatError: not YAML, not an Alertmanager configuration, or malformed.
@@ -64,9 +77,10 @@ def import_config(text: str, *, source: str, taken: set[str]) -> Imported:
         spec["timeIntervals"] = intervals
     for key in sorted(set(config) - _TOP_LEVEL):
         notes.append(f"{source}: unknown top-level field {key!r}, not imported")
-    if config.get("templates"):
-        notes.append(f"{source}: templates files are not imported; copy the definitions the "
-                     "channels use into their `template:`")
+    files_by_name = _templates(template_patterns(text, source=source), templates or {},
+                               source=source, notes=notes)
+    if files_by_name:
+        spec["templates"] = files_by_name
     routing = {"apiVersion": "converge/v1", "kind": "Routing",
                "metadata": {"name": "alertmanager",
                             "annotations": {"converge.io/source-file": source}},
@@ -84,6 +98,26 @@ def import_config(text: str, *, source: str, taken: set[str]) -> Imported:
     if am_matchers.utf8_names(list(_matcher_texts(spec))):
         versions["alertmanager"] = max(versions["alertmanager"], matchers.UTF8_SINCE)
     return Imported(tuple(files), secrets.env, tuple(notes), versions)
+
+
+def _templates(patterns: list[str], found: Mapping[str, Sequence[tuple[str, str]]], *,
+               source: str, notes: list[str]) -> dict[str, str]:
+    """The template files, by a name made from each file's name (unique)."""
+    allocated = names.Names()
+    files: dict[str, str] = {}
+    seen: set[str] = set()
+    for pattern in patterns:
+        matched = found.get(pattern, ())
+        if not matched:
+            notes.append(f"{source}: templates pattern {pattern!r} matched no file: "
+                         "nothing imported for it")
+        for path, text in matched:
+            if path in seen:
+                continue
+            seen.add(path)
+            stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            files[allocated.allocate(stem, fallback="templates")] = text
+    return files
 
 
 def _matcher_texts(value: Any) -> Iterator[str]:
