@@ -71,7 +71,8 @@ def _shown(path: Path) -> str:
 
 
 def converge_argv(converge: str, repo: Path, out: Path) -> list[str]:
-    return [converge, "compile", str(repo), "-o", str(out)]
+    # --no-cache: every run does all the work (bench_shapes.py measures the cache)
+    return [converge, "compile", str(repo), "-o", str(out), "--no-cache"]
 
 
 def expected_counts(manifest: Mapping[str, object]) -> dict[str, int]:

@@ -1,6 +1,13 @@
 """Generate a realistic converge repository of N rules, and the same rules for promtool.
 
     python benchmarks/generate.py N OUTDIR [--promtool-dir DIR] [--seed S] [--force]
+                                           [--shape clean|warnings|small]
+
+`--shape` (see `SHAPES`): `clean`, the default, checks clean; `warnings` has the same
+layout with 20 % of alerts reading a label their aggregation drops (one true
+`template/unknown-label` warning each); `small` is real-world-like: files of 12 rules,
+85 % alerts with long multi-line annotations, 25 % of alerts warned. The manifest records
+`expected_warnings`, which the benchmarks check every run against.
 
 OUTDIR receives a converge repository:
 
@@ -304,6 +311,43 @@ RECORDS: tuple[RecordTemplate, ...] = (
 
 SEVERITIES = ("warning", "critical")
 
+WARNED_LABEL = "zone"
+"""The label a warned alert's description reads: no template's expression keeps it."""
+
+AGGREGATED = frozenset(t.name for t in ALERTS if " by (" in t.expr)
+"""Alerts whose expression keeps only its `by (…)` labels: reading WARNED_LABEL in their
+annotations is a true `template/unknown-label` warning (the others keep every label)."""
+
+
+# --- shapes --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """How a generated repository is laid out and how dirty it is."""
+
+    name: str
+    rules_per_group: int = RULES_PER_GROUP
+    groups_per_file: int = GROUPS_PER_FILE
+    alert_share: float = ALERT_SHARE
+    warned_share: float = 0.0
+    """Share of alerts whose description reads WARNED_LABEL, which their aggregation drops:
+    one `template/unknown-label` warning each."""
+    long_annotations: bool = False
+    """Multi-line descriptions of several sentences and actions (`with`, `if`, links), as
+    hand-written alerts carry, instead of one line."""
+
+
+SHAPES = {
+    "clean": Shape("clean"),
+    "warnings": Shape("warnings", warned_share=0.2),
+    "small": Shape("small", rules_per_group=6, groups_per_file=2, alert_share=0.85,
+                   warned_share=0.25, long_annotations=True),
+}
+"""`clean`: the default, 0 diagnostics. `warnings`: the same layout, 20 % of alerts
+warned. `small`: a real-world-like repository: small files (12 rules), mostly alerts with
+long multi-line annotations, 25 % warned (about 1,000 alerts in 100 files at 1,200 rules)."""
+
 
 # --- the generated model -------------------------------------------------------------------
 
@@ -334,6 +378,8 @@ class _Counters:
     records: int = 0
     tiered: int = 0
     tier_debt: float = 0.0
+    warned: int = 0
+    warn_debt: float = 0.0
 
 
 def format_number(value: float) -> str:
@@ -347,8 +393,14 @@ def _fill(text: str, tokens: dict[str, str]) -> str:
     return text
 
 
-def generate(n: int, seed: int = DEFAULT_SEED) -> list[list[Group]]:
-    """N rules as files (lists) of groups of 20 rules; the last group may be smaller."""
+def generate(n: int, seed: int = DEFAULT_SEED,
+             shape: Shape = SHAPES["clean"]) -> list[list[Group]]:
+    """N rules as files (lists) of groups of `shape.rules_per_group` rules (20); the last
+    group may be smaller."""
+    return _generate(n, seed, shape)[0]
+
+
+def _generate(n: int, seed: int, shape: Shape) -> tuple[list[list[Group]], _Counters]:
     rng = random.Random(seed)
     counters = _Counters()
     files: list[list[Group]] = []
@@ -358,22 +410,22 @@ def generate(n: int, seed: int = DEFAULT_SEED) -> list[list[Group]]:
         file_index = len(files)
         team = TEAMS[file_index % len(TEAMS)]
         groups: list[Group] = []
-        while remaining > 0 and len(groups) < GROUPS_PER_FILE:
-            size = min(RULES_PER_GROUP, remaining)
-            groups.append(_group(rng, group_index, team, size, counters))
+        while remaining > 0 and len(groups) < shape.groups_per_file:
+            size = min(shape.rules_per_group, remaining)
+            groups.append(_group(rng, group_index, team, size, counters, shape))
             remaining -= size
             group_index += 1
         files.append(groups)
-    return files
+    return files, counters
 
 
 def _group(rng: random.Random, index: int, team: str, size: int,
-           counters: _Counters) -> Group:
+           counters: _Counters, shape: Shape) -> Group:
     component = COMPONENTS[rng.randrange(len(COMPONENTS))]
     job = f"{team}-{component}-{index:05d}"
     tokens = {"@JOB@": job, "@NS@": team, "@W@": rng.choice(("5m", "5m", "5m", "1m", "10m"))}
     interval = rng.choice((None, None, None, "30s", "2m"))
-    n_alerts = round(size * ALERT_SHARE)
+    n_alerts = round(size * shape.alert_share)
     n_records = size - n_alerts
     common = {"team": team, "service": job}
     rules: list[Rule] = []
@@ -382,20 +434,46 @@ def _group(rng: random.Random, index: int, team: str, size: int,
                           expr=_fill(template.expr, tokens), labels=dict(common)))
         counters.records += 1
     for template in rng.sample(ALERTS, n_alerts):
-        rules.append(_alert(rng, template, tokens, common, team, counters))
+        rules.append(_alert(rng, template, tokens, common, team, counters, shape))
     return Group(name=job, team=team, interval=interval, rules=rules)
 
 
+def _long_description(template: AlertTemplate, tokens: dict[str, str], team: str) -> str:
+    """A hand-written-looking description: several lines, links, an `if` and a `with`."""
+    job = tokens["@JOB@"]
+    return "\n".join((
+        f"[{job}] " + _fill(template.description, tokens),
+        "",
+        f"Owner: team {team}. Current value: {{{{ $value | humanize }}}}"
+        "{{ if gt $value 0.0 }} (above zero){{ end }}.",
+        "{{ with $externalLabels.cluster }}Cluster: {{ . }}.{{ end }} Check the dashboard "
+        "first, then the recent deploys and the logs of the affected pods.",
+        f"Dashboard: https://grafana.example.com/d/{team}/{template.name.lower()}"
+        f"?var-job={job}",
+        f"Logs: https://logs.example.com/search?q=job%3D%22{job}%22",
+        "If this fires during a deploy, wait one evaluation interval before paging; "
+        "otherwise follow the runbook.",
+    ))
+
+
 def _alert(rng: random.Random, template: AlertTemplate, tokens: dict[str, str],
-           common: dict[str, str], team: str, counters: _Counters) -> Rule:
+           common: dict[str, str], team: str, counters: _Counters, shape: Shape) -> Rule:
     counters.alerts += 1
     counters.tier_debt += TIER_SHARE
     tiered = bool(template.thresholds) and counters.tier_debt >= 1.0
+    description = (_long_description(template, tokens, team) if shape.long_annotations
+                   else f"[{tokens['@JOB@']}] " + _fill(template.description, tokens))
+    counters.warn_debt += shape.warned_share
+    if counters.warn_debt >= 1.0 and template.name in AGGREGATED:
+        # a true warning: the aggregation keeps only its `by (…)` labels
+        counters.warn_debt -= 1.0
+        counters.warned += 1
+        description += f" Zone: {{{{ $labels.{WARNED_LABEL} }}}}."
     annotations = {
         "summary": _fill(template.summary, tokens),
         # summaries are shared by every service (written once, copied); descriptions name
         # their service, so about half the templates in a repository are distinct texts
-        "description": f"[{tokens['@JOB@']}] " + _fill(template.description, tokens),
+        "description": description,
         "runbook_url": f"https://runbooks.example.com/{team}/{template.name.lower()}",
     }
     labels = dict(common)
@@ -588,14 +666,15 @@ def _prepare(directory: Path, force: bool) -> None:
 
 
 def write(n: int, outdir: Path, promtool_dir: Path | None = None, *,
-          seed: int = DEFAULT_SEED, force: bool = False) -> dict[str, object]:
+          seed: int = DEFAULT_SEED, force: bool = False,
+          shape: Shape = SHAPES["clean"]) -> dict[str, object]:
     """Write both repositories; return the manifest (also written to OUTDIR/MANIFEST)."""
     if n < 1:
         raise SystemExit("generate.py: N must be at least 1")
     promtool_dir = promtool_dir or outdir.with_name(outdir.name + "-promtool")
     _prepare(outdir, force)
     _prepare(promtool_dir, force)
-    files = generate(n, seed)
+    files, counters = _generate(n, seed, shape)
     (outdir / "rules").mkdir()
     (outdir / "alerting").mkdir()
     (promtool_dir / "rules").mkdir()
@@ -621,6 +700,8 @@ def write(n: int, outdir: Path, promtool_dir: Path | None = None, *,
     all_rules = [r for groups in files for g in groups for r in g.rules]
     manifest: dict[str, object] = {
         "rules": n,
+        "shape": shape.name,
+        "expected_warnings": counters.warned,
         "alerts": sum(r.alert is not None for r in all_rules),
         "records": sum(r.record is not None for r in all_rules),
         "tiered_alerts": tiered,
@@ -649,11 +730,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to write the plain Prometheus rule files "
                              "(default: OUTDIR-promtool)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="clean",
+                        help="clean (default, 0 diagnostics), warnings (20 %% of alerts "
+                             "warned) or small (real-world-like: small files, long "
+                             "annotations, 25 %% warned)")
     parser.add_argument("--force", action="store_true",
                         help="replace OUTDIR and the promtool directory if this script "
                              "made them")
     args = parser.parse_args(argv)
-    manifest = write(args.n, args.outdir, args.promtool_dir, seed=args.seed, force=args.force)
+    manifest = write(args.n, args.outdir, args.promtool_dir, seed=args.seed, force=args.force,
+                     shape=SHAPES[args.shape])
     summary = {k: v for k, v in manifest.items() if k != "promtool_files"}
     print(json.dumps(summary, indent=2))
     return 0
