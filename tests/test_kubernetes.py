@@ -22,6 +22,9 @@ import yaml
 from syrupy.assertion import SnapshotAssertion
 
 from converge.compiler import bundle, pipeline, render, sources, writer
+from converge.compiler.diff import changes as diff_changes
+from converge.compiler.diff import model as diff_model
+from converge.compiler.diff import sides
 from converge.compiler.render import (
     alertmanager,
     alertmanager_config,
@@ -557,3 +560,27 @@ def test_the_alertmanagerconfig_is_valid_against_the_upstream_schema(
     obj = yaml.safe_load(render.render(with_alertmanager_config.model)[
         alertmanager_config.PATH])
     assert k8sschemas.schema_errors([obj]) == {}
+
+
+# --- converge diff -------------------------------------------------------------------
+
+
+def test_diff_reports_the_kubernetes_objects_per_object_and_the_rules_per_field() -> None:
+    base = sources.read_directory(EXAMPLE_K8S)
+    head = [sources.SourceFile(s.path, s.data.replace(b"warning: 0.5", b"warning: 0.75"))
+            if s.path == "rules/http.yaml" else s for s in base]
+    assert head != base
+    before, after = sides.compile_pair(base, head)
+    assert before.side is not None and after.side is not None
+    assert after.result.model is not None
+    # every group's objects are there on the head side, not only the changed group's
+    assert dict(after.side.files) == render.render(after.result.model)
+    diff = diff_model.compute(before.side, after.side)
+    summary = {t.target: dict(t.counts) for t in diff.targets}
+    assert summary["kubernetes"]["files"] == diff_changes.Counts(0, 0, 2)
+    assert [c.path for c in diff.files if c.path.startswith("kubernetes/")] == [
+        "kubernetes/prometheus-operator/rules/http.yaml",
+        "kubernetes/victoria-metrics-operator/rules/http.yaml"]
+    (rule,) = diff.rules  # field-level, as for the files: the same groups
+    assert (rule.name, rule.tier, [f.field for f in rule.fields]) == (
+        "HTTPLatencyHigh", "warning", ["threshold"])

@@ -72,14 +72,15 @@ def compute(base: Side, head: Side) -> BundleDiff:
     structure = alertmanager.compare(base.files, head.files)
     daemons = reconciler.compare(base.files, head.files)
     targets = []
-    for target in (*_RULE_TARGETS, "alertmanager", "reconciler"):
+    for target in (*_RULE_TARGETS, "alertmanager", "reconciler", "kubernetes"):
         own: tuple[tuple[str, Counts], ...] = ()
         if target in _RULE_TARGETS:
             own = (("rules", rules.target_counts(pairs, target)),)
         elif target == "alertmanager":
             own = structure.counts()
-        else:
+        elif target == "reconciler":
             own = reconciler.counts(daemons)
+        # kubernetes: one object per file, so its file counts are its object counts
         present = any(bundle.target_of(p) == target for p in (*base.files, *head.files))
         if present:
             targets.append(TargetSummary(target, (("files", _file_counts(changed_files,

@@ -66,7 +66,8 @@ def compile_pair(base: Sequence[SourceFile], head: Sequence[SourceFile], *,
 def render_reusing(model: Model, base: Side | None, unchanged: frozenset[str]) -> dict[str, str]:
     """`render.render(model)`, taking from `base` the rule files of groups from files in
     `unchanged` (spec paths whose bytes are the same on both sides)."""
-    if base is None or _project(model.project) != _project(base.model.project):
+    if (base is None or _project(model.project) != _project(base.model.project)
+            or model.project.kubernetes):  # its objects and kustomization span every group
         return render.render(model)
     before = {g.name: g for g in base.model.groups}
     reused: list[RuleGroup] = []
