@@ -22,7 +22,7 @@ import click
 from converge.compiler import fmt, loader, sources
 from converge.compiler.commands import conventions
 from converge.compiler.diagnostics import Diagnostic
-from converge.compiler.formats import human
+from converge.compiler.formats import human, terminal
 from converge.compiler.formats.report import Report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -68,7 +68,7 @@ def fmt_command(paths: tuple[Path, ...], check_only: bool, show_diff: bool) -> N
     command = " ".join(["converge fmt", *(shlex.quote(p.as_posix()) for p in paths)])
     for file, old, new in outcome.changed:
         if show_diff:
-            click.echo("".join(_diff(file.shown, old, new)), nl=False)
+            click.echo(terminal.visible("".join(_diff(file.shown, old, new))), nl=False)
         elif check_only:
             click.echo(f"would reformat {file.shown}")
         else:

@@ -74,3 +74,14 @@ def test_diff_shows_escape_sequences_instead_of_sending_them(tmp_path: Path,
                      "--format", output])
     assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout
     assert "\\x1b]0;owned\\x07" in done.stdout, done.stdout + done.stderr
+
+
+def test_fmt_diff_shows_a_bidi_override_instead_of_sending_it(tmp_path: Path) -> None:
+    """YAML refuses raw C0 controls in a file, but takes a bidirectional override, which
+    makes a terminal show text in another order than it is."""
+    (tmp_path / "converge.yaml").write_text(
+        "apiVersion: converge/v1\nkind: Project\nmetadata: {name: demo}\n"
+        "spec: {}    # \u202eevil\n")
+    done = converge(["fmt", "--diff", str(tmp_path)])
+    assert "\u202e" not in done.stdout + done.stderr
+    assert "\\u202eevil" in done.stdout, done.stdout + done.stderr
