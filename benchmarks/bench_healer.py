@@ -190,7 +190,8 @@ def _run(client: docker.DockerClient, url: str, tmp: Path, count: int,
     log = (tmp / "healer.log").open("wb")
     healer = subprocess.Popen([CONVERGE, "healer", "--bundle", str(tmp / "out"),
                                "--docker-host", url, "--db", str(db),
-                               "--listen", f"127.0.0.1:{port}"], stdout=log,
+                               "--listen", f"127.0.0.1:{port}", "--insecure-no-auth"],
+                              stdout=log,
                               stderr=subprocess.STDOUT)
     try:
         status = _wait_watching(port, count)

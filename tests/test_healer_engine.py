@@ -266,6 +266,9 @@ def _compile(tmp_path: Path, policy_yaml: str) -> Path:
     return out
 
 
+TOKEN = "healer-test-token"
+
+
 class Daemon:
     """`converge healer` as a subprocess on a free port (see the `daemons` fixture)."""
 
@@ -273,8 +276,11 @@ class Daemon:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (tmp_path / f"healer-{self.port}.log").open("wb")
+        token_file = tmp_path / f"healer-{self.port}.token"
+        token_file.write_text(f"# the history API's token\n{TOKEN}\n", encoding="utf-8")
         self.process = subprocess.Popen(
-            [CONVERGE, "healer", *args, "--listen", f"127.0.0.1:{self.port}"],
+            [CONVERGE, "healer", *args, "--listen", f"127.0.0.1:{self.port}",
+             "--token-file", str(token_file)],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "CONVERGE_DEBUG": "1"})
         deadline = time.monotonic() + 30
@@ -285,7 +291,8 @@ class Daemon:
 
     def get(self, path: str) -> Any:
         try:
-            response = httpx.get(self.url + path, timeout=5)
+            response = httpx.get(self.url + path, timeout=5,
+                                 headers={"Authorization": f"Bearer {TOKEN}"})
         except httpx.HTTPError:
             return None
         return response.json() if path != "/metrics" else response.text

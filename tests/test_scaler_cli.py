@@ -40,11 +40,13 @@ def test_history_without_a_database(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_scaler_needs_bundle_and_prometheus(runner: CliRunner) -> None:
-    assert runner.invoke(main, ["scaler"]).exit_code == 2
-    assert runner.invoke(main, ["scaler", "--bundle", "out"]).exit_code == 2
+    assert runner.invoke(main, ["scaler", "--insecure-no-auth"]).exit_code == 2
+    missing = runner.invoke(main, ["scaler", "--bundle", "out", "--insecure-no-auth"])
+    assert missing.exit_code == 2 and "--prometheus URL is required" in missing.output
 
 
 def test_scaler_refuses_a_prometheus_that_is_not_a_url(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["scaler", "--bundle", "out", "--prometheus", "localhost:9090"])
+    result = runner.invoke(main, ["scaler", "--bundle", "out", "--prometheus", "localhost:9090",
+                                  "--insecure-no-auth"])
     assert result.exit_code == 2
     assert "not an http(s):// URL" in result.output

@@ -2,9 +2,11 @@
 
 `options` adds `--bundle`, `--docker-host`, `--listen`, `--db`, `--notifier-url`,
 `--notifier-token-file`, `--token-file` and the logging options every daemon has;
-`common` turns them into `container_daemon.Common`. The config server's token is read
-from a file (`--token-file`), never from argv; `$CONVERGE_TOKEN` is the documented
-fallback for environments that inject secrets as variables.
+`common` turns them into `container_daemon.Common`. Tokens are read from a file
+(`--token-file`: the history API's bearer tokens, the first also sent to the config
+server), never from argv; `$CONVERGE_TOKEN` is the documented fallback for environments
+that inject secrets as variables. Without either, the daemon refuses to start unless told
+`--insecure-no-auth`, as every converge daemon does.
 """
 
 from __future__ import annotations
@@ -53,8 +55,12 @@ def options(*, listen: str, db: str, db_help: str) -> Callable[[_F], _F]:
                          type=click.Path(dir_okay=False, path_type=Path),
                          help="File holding the notifier's bearer token (its --token-file)."),
             click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
-                         help=f"File holding the config server's bearer token (first token "
-                              f"line); default ${TOKEN_ENV}."),
+                         help="Bearer tokens for /api/ (the history API), one a line (# "
+                              "comments); the first is also sent to the config server. "
+                              f"Default ${TOKEN_ENV}; required unless --insecure-no-auth."),
+            click.option("--insecure-no-auth", is_flag=True,
+                         help="Serve /api/ without authentication (trusted setups only; "
+                              "logged at every start)."),
             conventions.log_options,
         ]):
             function = option(function)
@@ -65,11 +71,12 @@ def options(*, listen: str, db: str, db_help: str) -> Callable[[_F], _F]:
 
 def common(*, bundle: str | None, docker_host: str | None, listen: str, db: Path,
            notifier_url: str | None, notifier_token_file: Path | None,
-           token_file: Path | None, log_format: str, log_level: str) -> Common:
+           token_file: Path | None, insecure_no_auth: bool, log_format: str,
+           log_level: str) -> Common:
     """`container_daemon.Common` from the shared options.
 
     Raises:
-        click.UsageError: no `--bundle`.
+        click.UsageError: no `--bundle`, or no token and no `--insecure-no-auth`.
         click.BadParameter: a bad `--listen` or an unusable `--token-file`.
     """
     from converge.reconciler.core import runner
@@ -81,15 +88,21 @@ def common(*, bundle: str | None, docker_host: str | None, listen: str, db: Path
         address = runner.parse_listen(listen)
     except runner.ListenError as error:
         raise click.BadParameter(str(error), param_hint="--listen") from None
-    token = os.environ.get(TOKEN_ENV) or None
+    found: tuple[str, ...] = ()
     if token_file is not None:
         try:
-            token = tokens.read(token_file)[0]
+            found = tokens.read(token_file)
         except tokens.TokenFileError as error:
             raise click.BadParameter(str(error), param_hint="--token-file") from None
+    elif os.environ.get(TOKEN_ENV, "").strip():
+        found = (os.environ[TOKEN_ENV].strip(),)
+    elif not insecure_no_auth:
+        raise click.UsageError("refusing to serve /api/ without authentication: give "
+                               "--token-file FILE (bearer tokens, one a line), or "
+                               "--insecure-no-auth for a trusted setup")
     return Common(bundle=bundle, listen=address, db=db, docker_host=docker_host,
                   notifier_url=notifier_url, notifier_token_file=notifier_token_file,
-                  token=token, log_format=log_format, log_level=log_level)
+                  tokens=found, log_format=log_format, log_level=log_level)
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

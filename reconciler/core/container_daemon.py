@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic
 
-from converge.reconciler.core import bundlefile, conditions, logs
+from converge.reconciler.core import bundlefile, conditions, http, logs, tokens
 from converge.reconciler.core.bundlefile import T
 from converge.reconciler.core.events import EventSink, HttpEventSink, LogSink, Outbox
 from converge.reconciler.core.loop import LoopSettings
@@ -37,11 +37,17 @@ class Common:
     docker_host: str | None = None
     notifier_url: str | None = None
     notifier_token_file: Path | None = None
-    token: str | None = None
-    """The config server's bearer token, read from `--token-file` (never from argv)."""
+    tokens: tuple[str, ...] = ()
+    """Bearer tokens for `/api/` (from `--token-file`, never argv); none with
+    `--insecure-no-auth`. The first is also sent to the config server."""
     log_format: str = "json"
     log_level: str = "info"
     bundle_interval: float = BUNDLE_INTERVAL
+
+    @property
+    def token(self) -> str | None:
+        """The token sent to the config server, when `--bundle` is its URL."""
+        return self.tokens[0] if self.tokens else None
 
 
 class ContainerDaemon(Generic[T]):
@@ -93,8 +99,14 @@ class ContainerDaemon(Generic[T]):
                               LoopSettings(interval=self.common.bundle_interval))
         step_loop = self.runtime.add_loop(loop, guarded_step,
                                           LoopSettings(interval=interval, jitter=0.0))
+        if self.common.tokens:
+            guards = [http.bearer_guard(self.common.tokens)]
+        else:
+            guards = []
+            tokens.warn_insecure(self.name, listen=self.common.listen)
         try:
-            return self.runtime.run(self.runtime.app(routes=routes), listen=self.common.listen)
+            return self.runtime.run(self.runtime.app(routes=routes, middlewares=guards),
+                                    listen=self.common.listen)
         finally:
             for close in closing:
                 close()

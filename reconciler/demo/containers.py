@@ -148,7 +148,8 @@ def _daemon_argv(s: stacks.Stack, engine: Engine, name: str, port: int) -> list[
     return [*stacks.CONVERGE, name, "--bundle", s.server_url, "--docker-host", engine.url,
             "--listen", f"127.0.0.1:{port}", "--db", str(s.workdir / f"{name}.db"),
             "--notifier-url", s.notifier_url,
-            "--notifier-token-file", str(s.workdir / "token"), "--log-format", "text"]
+            "--notifier-token-file", str(s.workdir / "token"),
+            "--token-file", str(s.workdir / "token"), "--log-format", "text"]
 
 
 def crash_loop(s: stacks.Stack, sup: processes.Supervisor, engine: Engine) -> steps.Proof:
@@ -160,19 +161,19 @@ def crash_loop(s: stacks.Stack, sup: processes.Supervisor, engine: Engine) -> st
         name=f"demo-crashloop-{int(time.time())}", network_mode="host", stop_signal="KILL",
         labels={LABEL: str(s.workdir), key: value})
     port = s.daemon_ports["healer"]
-    healer = sup.start("healer", _daemon_argv(s, engine, "healer", port),
-                       env={"CONVERGE_TOKEN": stacks.TOKEN})
+    healer = sup.start("healer", _daemon_argv(s, engine, "healer", port))
     sup.wait_ready(healer, f"http://127.0.0.1:{port}/health/live")
     api = f"http://127.0.0.1:{port}"
 
     def spent() -> dict[str, Any] | None:
-        rows = httpx.get(api + "/api/v1/healer/health", timeout=5).json()["containers"]
+        rows = httpx.get(api + "/api/v1/healer/health", timeout=5,
+                         headers=s.auth).json()["containers"]
         mine = [r for r in rows if r["container_name"] == container.name]
         return mine[0] if mine and mine[0]["phase"] == "budget_exhausted" else None
 
     health = steps.wait_for(spent, what="the healer to spend the restart budget", timeout=90)
-    records = httpx.get(api + "/api/v1/healer/history",
-                        params={"container": container.name}, timeout=5).json()["records"]
+    records = httpx.get(api + "/api/v1/healer/history", params={"container": container.name},
+                        timeout=5, headers=s.auth).json()["records"]
     restarts = [r for r in records if r["failure_type"] == "auto_restart"]
     event = steps.wait_for(lambda: next((b for b in s.sink.deliveries()
                                          if "restart limit" in str(b)), None),
@@ -205,14 +206,14 @@ def pool_grows(s: stacks.Stack, sup: processes.Supervisor, engine: Engine) -> st
     scaler = sup.start("scaler", [*_daemon_argv(s, engine, "scaler", port),
                                   "--prometheus", s.target_urls["prometheus"],
                                   "--network", "host", "--interval", "1s",
-                                  "--label", f"{LABEL}={s.workdir}"],
-                       env={"CONVERGE_TOKEN": stacks.TOKEN})
+                                  "--label", f"{LABEL}={s.workdir}"])
     sup.wait_ready(scaler, f"http://127.0.0.1:{port}/health/live")
     steps.wait_for(lambda: running() == 1, what="the pool's first worker", timeout=60)
     s.exporter.set("demo_queue_length", 100)
     steps.wait_for(lambda: running() == 4, what="the pool to grow to 4 workers", timeout=60)
     decisions = httpx.get(f"http://127.0.0.1:{port}/api/v1/scaler/history",
-                          params={"pool": workspace.DEMO_POOL}, timeout=5).json()["decisions"]
+                          params={"pool": workspace.DEMO_POOL}, timeout=5,
+                          headers=s.auth).json()["decisions"]
     return steps.Proof("a pool grows with the queue", (
         "queue 10 → 1 worker (min 1, 30 jobs per worker)",
         "queue 100 → ceil(100 / 30) = 4 workers, running now: " + str(running()),
