@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import dataclasses
 import functools
+import itertools
 import re
 import string
 import threading
@@ -160,10 +161,46 @@ def _safe_range(*args: int) -> range:
     return found
 
 
-def _bounded_filter(function: Callable[..., Any]) -> Callable[..., Any]:
+_PASSED = (Context, jinja2.Environment, jinja2.nodes.EvalContext)
+"""What Jinja2 passes a filter before its value (`pass_context` and the like)."""
+
+
+def _estimate(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """How large a filter's result can get, for the filters that multiply their input."""
+    value: Any = args[0] if args else None
+    rest = [*args[1:], *kwargs.values()]
+    if name == "join" and value is not None and hasattr(value, "__len__"):
+        separator = next((a for a in rest if isinstance(a, str)), "")
+        texts: int = sum(len(item) for item in value if isinstance(item, str))
+        return len(value) * (len(separator) + 1) + texts
+    if name == "replace" and isinstance(value, str) and len(rest) >= 2 and (
+            isinstance(rest[0], str) and isinstance(rest[1], str)):
+        count = value.count(rest[0]) if rest[0] else len(value) + 1
+        return len(value) + count * len(rest[1])
+    if name == "indent" and isinstance(value, str):
+        width = rest[0] if rest else 4
+        size = width if isinstance(width, int) else len(str(width))
+        return len(value) + (value.count("\n") + 1) * size
+    if name == "format" and isinstance(value, str) and _FORMAT_WIDTH.search(value):
+        return MAX_TEXT + 1
+    return 0
+
+
+def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _check_arguments(args[1:], kwargs)
+        plain = [a for a in args if not isinstance(a, _PASSED)]
+        _check_arguments(tuple(plain[1:]), kwargs)
+        if name == "join" and plain and not hasattr(plain[0], "__len__") and (
+                hasattr(plain[0], "__iter__")):  # a generator (`map`, `select`): take it
+            items = list(itertools.islice(plain[0], MAX_ITEMS + 1))
+            if len(items) > MAX_ITEMS:
+                raise BoundError(f"joining over {MAX_ITEMS} items")
+            position = len(args) - len(plain)
+            args = (*args[:position], items, *args[position + 1:])
+            plain[0] = items
+        if _estimate(name, tuple(plain), kwargs) > MAX_TEXT:
+            raise BoundError(f"the {name} filter would build over {MAX_TEXT} characters")
         return _checked(function(*args, **kwargs))
 
     return wrapper
@@ -199,7 +236,7 @@ class BoundedEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         super().__init__(**options)
         self.globals["range"] = _safe_range
         self.globals.pop("lipsum", None)
-        self.filters = {name: _bounded_filter(f) for name, f in self.filters.items()}
+        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
 
     def bounded_join(self, parts: tuple[Any, ...]) -> str:
         return _join(parts)

@@ -122,3 +122,17 @@ def test_the_notifier_dead_letters_it_and_keeps_delivering(tmp_path: Path) -> No
             assert fakes.received["dingtalk"] == []
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param("{{ range(10000) | join('a' * 200000) }}", id="join-separator"),
+    pytest.param("{{ ('x' * 200000) | replace('x', 'yyyyyyyyyy') }}", id="replace"),
+    pytest.param("{{ ('\\n' * 200000) | indent(100000) }}", id="indent"),
+    pytest.param("{{ '%999999999s' | format('a') }}", id="format-filter"),
+])
+def test_filters_that_multiply_their_input_are_refused_before_they_run(body: str) -> None:
+    template = boundedjinja.BoundedEnvironment().from_string(body)
+    started = time.monotonic()
+    with pytest.raises(boundedjinja.BoundError, match="filter would build"):
+        boundedjinja.render(template, {})
+    assert time.monotonic() - started < 0.5
