@@ -154,6 +154,26 @@ def _check_format(text: str) -> None:
             raise BoundError("a format spec with a width or precision over 5 digits")
 
 
+def _check_method(method: Any, args: tuple[Any, ...]) -> None:
+    """Refuse a str method that would multiply its text (`sep.join`, `replace`,
+    `expandtabs`) past the bound before it runs."""
+    text = getattr(method, "__self__", None)
+    name = getattr(method, "__name__", "")
+    if not isinstance(text, str) or not args:
+        return
+    estimate = 0
+    if name == "join" and hasattr(args[0], "__len__"):
+        estimate = len(args[0]) * (len(text) + 1)
+    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(
+            args[1], str):
+        estimate = len(text) + (text.count(args[0]) if args[0] else len(text) + 1) * len(
+            args[1])
+    elif name == "expandtabs" and isinstance(args[0], int):
+        estimate = len(text) + text.count("\t") * args[0]
+    if estimate > MAX_TEXT:
+        raise BoundError(f"str.{name} would build over {MAX_TEXT} characters")
+
+
 def _safe_range(*args: int) -> range:
     found = range(*args)
     if len(found) > MAX_ITEMS:
@@ -252,6 +272,7 @@ class BoundedEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         if getattr(__obj, "__name__", None) in ("format", "format_map") and isinstance(
                 owner, str):
             _check_format(owner)
+        _check_method(__obj, args)
         return _checked(super().call(__context, __obj, *args, **kwargs))
 
 
