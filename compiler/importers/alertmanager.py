@@ -8,11 +8,18 @@ are returned, never their values (`secrets`).
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from converge.compiler import matchers
-from converge.compiler.importers import am_matchers, names, routes, target_plan
+from converge.compiler.importers import (
+    alertmanager_objects,
+    am_matchers,
+    names,
+    routes,
+    target_plan,
+)
 from converge.compiler.importers import documents as docs
 from converge.compiler.importers import receivers as receivers_module
 from converge.compiler.importers.result import Imported, OutputFile
@@ -34,7 +41,8 @@ def template_patterns(text: str, *, source: str) -> list[str]:
     Raises:
         SourceFormatError: not an Alertmanager configuration, or malformed.
     """
-    config = _config(text, source=source)
+    unwrapped = alertmanager_objects.unwrap(text, source=source, notes=[])
+    config = _config(unwrapped[0] if unwrapped else text, source=source)
     return docs.string_list(config.get("templates"), where=f"{source}: templates")
 
 
@@ -52,8 +60,12 @@ def import_config(text: str, *, source: str, taken: set[str],
     Raises:
         SourceFormatError: not YAML, not an Alertmanager configuration, or malformed.
     """
-    config = _config(text, source=source)
     notes: list[str] = []
+    embedded: dict[str, str] = {}  # a Secret's other keys: its templates
+    unwrapped = alertmanager_objects.unwrap(text, source=source, notes=notes)
+    if unwrapped is not None:
+        text, embedded = unwrapped
+    config = _config(text, source=source)
     secrets = Secrets()
     globals_ = docs.mapping(config.get("global"), where=f"{source}: global")
     _note_globals(globals_, notes)
@@ -77,8 +89,11 @@ def import_config(text: str, *, source: str, taken: set[str],
         spec["timeIntervals"] = intervals
     for key in sorted(set(config) - _TOP_LEVEL):
         notes.append(f"{source}: unknown top-level field {key!r}, not imported")
-    files_by_name = _templates(template_patterns(text, source=source), templates or {},
-                               source=source, notes=notes)
+    patterns = template_patterns(text, source=source)
+    found = {**{p: [(key, embedded[key]) for key in sorted(embedded)
+                    if fnmatch.fnmatchcase(key, p.rsplit("/", 1)[-1])] for p in patterns},
+             **{p: files for p, files in (templates or {}).items() if files}}
+    files_by_name = _templates(patterns, found, source=source, notes=notes)
     if files_by_name:
         spec["templates"] = files_by_name
     routing = {"apiVersion": "converge/v1", "kind": "Routing",

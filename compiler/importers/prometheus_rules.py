@@ -48,8 +48,8 @@ def import_rule_files(sources: Sequence[tuple[str, str]], *, taken: set[str],
     for path, text in sources:
         groups, kept = [], []
         found = comments.rule_file(text)
-        for ordinal, (raw, origin, where) in enumerate(_raw_groups(path, text, notes)):
-            document = _group(raw, path=path, origin=origin, where=where,
+        for ordinal, (raw, origin, where, meta) in enumerate(_raw_groups(path, text, notes)):
+            document = _group(raw, path=path, origin=origin, where=where, meta=meta,
                               names=group_names, secrets=secrets, notes=notes)
             notes_here = _comments_of(found, ordinal)
             if document is not None:
@@ -84,16 +84,17 @@ def _comments_of(found: comments.FileComments, ordinal: int) -> Comments:
     return {rule: lines for (group, rule), lines in found.by_anchor.items() if group == ordinal}
 
 
-def _raw_groups(path: str, text: str,
-                notes: list[str]) -> Iterator[tuple[dict[str, Any], str, str]]:
-    """Each group mapping with the object it came from and where it is, for messages."""
+def _raw_groups(path: str, text: str, notes: list[str]
+                ) -> Iterator[tuple[dict[str, Any], str, str, dict[str, Any]]]:
+    """Each group mapping with the object it came from, where it is (for messages) and
+    the object's metadata (a PrometheusRule's; {} for a rule file)."""
     found = False
     for index, document in enumerate(docs.load_all(text, source=path), start=1):
-        for body, origin in _rule_bodies(document, f"{path}: document {index}", notes):
+        for body, origin, meta in _rule_bodies(document, f"{path}: document {index}", notes):
             found = True
             for number, group in enumerate(docs.sequence(body, where=f"{path}: groups")):
                 where = f"{path}: {origin + ' ' if origin else ''}group {number + 1}"
-                yield docs.mapping(group, where=where), origin, where
+                yield docs.mapping(group, where=where), origin, where, meta
     if not found:
         raise docs.SourceFormatError(
             f"{path}: not a Prometheus rule file (no top-level 'groups') "
@@ -101,7 +102,7 @@ def _raw_groups(path: str, text: str,
 
 
 def _rule_bodies(document: Any, where: str,
-                 notes: list[str]) -> Iterator[tuple[Any, str]]:
+                 notes: list[str]) -> Iterator[tuple[Any, str, dict[str, Any]]]:
     if not isinstance(document, dict):
         raise docs.SourceFormatError(f"{where}: expected a mapping with 'groups'")
     kind = document.get("kind")
@@ -109,14 +110,14 @@ def _rule_bodies(document: Any, where: str,
         extra = sorted(str(key) for key in document if key != "groups")
         if extra:
             notes.append(f"{where}: ignored top-level field(s) {', '.join(extra)}")
-        yield document["groups"], ""
+        yield document["groups"], "", {}
     elif kind == "PrometheusRule" and str(document.get("apiVersion", "")).startswith(
             OPERATOR_API):
         meta = docs.mapping(document.get("metadata"), where=f"{where}: metadata")
         namespace = meta.get("namespace")
         name = f"{namespace}/{meta.get('name')}" if namespace else str(meta.get("name"))
         spec = docs.mapping(document.get("spec"), where=f"{where}: spec")
-        yield spec.get("groups"), f"PrometheusRule {name}"
+        yield spec.get("groups"), f"PrometheusRule {name}", meta
     elif kind == "List" and isinstance(document.get("items"), list):
         for item in document["items"]:
             yield from _rule_bodies(item, where, notes)
@@ -128,8 +129,8 @@ def _rule_bodies(document: Any, where: str,
             "nor a PrometheusRule object")
 
 
-def _group(raw: dict[str, Any], *, path: str, origin: str, where: str, names: names.Names,
-           secrets: Secrets, notes: list[str]) -> Document | None:
+def _group(raw: dict[str, Any], *, path: str, origin: str, where: str, meta: dict[str, Any],
+           names: names.Names, secrets: Secrets, notes: list[str]) -> Document | None:
     source_name = docs.to_text(raw.get("name"), where=f"{where}: name")
     if not source_name:
         raise docs.SourceFormatError(f"{where}: a group needs a name")
@@ -169,7 +170,19 @@ def _group(raw: dict[str, Any], *, path: str, origin: str, where: str, names: na
         notes.append(f"{where}: kept unsupported field(s) {', '.join(sorted(extra))} in "
                      f"annotation {ANNOTATION}source-extra of RuleGroup {name!r}")
     return {"apiVersion": "converge/v1", "kind": "RuleGroup",
-            "metadata": {"name": name, "annotations": annotations}, "spec": spec}
+            "metadata": _metadata(name, annotations, meta, where=where), "spec": spec}
+
+
+def _metadata(name: str, annotations: dict[str, str], meta: dict[str, Any], *,
+              where: str) -> dict[str, Any]:
+    """A RuleGroup's metadata; from a PrometheusRule, its labels (what its Prometheus's
+    ruleSelector matched) as they were, and its namespace as an annotation."""
+    if meta.get("namespace"):
+        annotations = {**annotations, f"{ANNOTATION}source-namespace": str(meta["namespace"])}
+    if not meta.get("labels"):
+        return {"name": name, "annotations": annotations}
+    labels = docs.string_map(meta["labels"], where=f"{where}: metadata.labels")
+    return {"name": name, "labels": labels, "annotations": annotations}
 
 
 def _rule(raw: dict[str, Any], *, where: str, extra: dict[str, Any],
