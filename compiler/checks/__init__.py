@@ -10,6 +10,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from converge.compiler.checks import (
+    alerts_comparison,
+    alerts_duplicate,
+    alerts_external_labels,
+    alerts_for,
     channel_template,
     channel_unused,
     duration_invalid,
@@ -22,11 +26,16 @@ from converge.compiler.checks import (
     name_duplicate,
     pool_keda_differs,
     pool_replica_range,
+    promql_counter,
+    promql_fragile,
+    promql_regexp,
     promql_syntax,
+    promql_vector_matching,
     ref_unresolved,
     route_invalid,
     route_namespace_matcher,
     route_unrouted_alert,
+    rule_duplicate,
     secret_literal,
     secret_placeholder_misplaced,
     target_empty,
@@ -71,6 +80,16 @@ CHECKS: tuple[ModuleType, ...] = (
     tests_needs_prometheus,
     tests_unknown_alert,
     tests_invalid_series,
+    # lint: the pint-class checks (issue 20)
+    alerts_comparison,
+    alerts_for,
+    alerts_duplicate,
+    alerts_external_labels,
+    rule_duplicate,
+    promql_fragile,
+    promql_regexp,
+    promql_counter,
+    promql_vector_matching,
 )
 
 __all__ = ["CHECKS"]

@@ -11,6 +11,7 @@ Fix: keep the label in the aggregation (`by (job, instance)`), or stop using it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from converge.compiler import exprs, templatecheck
@@ -21,6 +22,7 @@ from converge.compiler.model import Model, Origin
 CODE = "template/unknown-label"
 SEVERITY = Severity.WARNING
 SUMMARY = "a template uses a label the expression does not keep"
+_BY = re.compile(r"\bby\s*\(")
 
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
@@ -43,13 +45,18 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
                 yield ctx.diag_in_value(
                     rule.origin.child("annotations", name), reference.offset, CODE,
                     f"{rule.name!r} uses label {label!r}, which its expression does not keep",
-                    value=text, severity=SEVERITY, hint=_hint(label, rule.labels, kept.any))
+                    value=text, severity=SEVERITY,
+                    hint=_hint(label, rule.labels, kept.any, rule.raw_expr))
 
 
-def _hint(label: str, rule_labels: dict[str, str], any_label: bool) -> str:
+def _hint(label: str, rule_labels: dict[str, str], any_label: bool, expr: str) -> str:
     if label in rule_labels:
         return (f"{label!r} is a rule label: Prometheus templates see only the series' "
                 "labels; write its value directly")
     if any_label:
         return f"the expression drops {label!r} with `without (…)`"
-    return f"add {label!r} to the aggregation's `by (…)` clause"
+    if _BY.search(expr):
+        return f"add {label!r} to the aggregation's `by (…)` clause"
+    return (f"no series of this expression carries {label!r} (absent() keeps only its "
+            "equality matchers, vector() and scalars none, on (…) only the labels named): "
+            f"set {label!r} in the rule's labels, or stop using it")

@@ -1,0 +1,49 @@
+"""An alert's expression compares something.
+
+An alerting rule fires for every series its expression returns. `sum(up)` or
+`rate(errors_total[5m])` returns a series all the time (or whenever there is traffic), so
+the alert fires for ever, whatever the values: the threshold was forgotten. Expressions
+that return series only when something is wrong are fine: a comparison anywhere in the
+expression (`> 0.05`, `== 0`), or `absent()` / `absent_over_time()`. An expression that
+selects no series at all (`vector(1)`, a Watchdog or dead man's switch) always fires on
+purpose and is not reported. (`> bool` returns every series, 0 or 1, so it is not a
+comparison here.)
+
+Fix: add the condition (`sum(up) < 3`), or make the rule a recording rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model, Origin
+from converge.compiler.promql import nodes
+
+CODE = "alerts/comparison"
+SEVERITY = Severity.WARNING
+SUMMARY = "an alert's expression has no condition, so it always fires"
+_FILTERS = frozenset({"absent", "absent_over_time"})
+
+
+def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
+    seen: set[Origin] = set()
+    for _, rule in model.alerts():
+        if rule.origin in seen:
+            continue
+        seen.add(rule.origin)
+        tree = nodes.parse(rule.raw_expr)
+        found = list(nodes.walk(tree)) if tree is not None else []
+        if not any(type(n).__name__ == "VectorSelector" for n in found) or any(
+                nodes.is_comparison(n) or _filters(n) for n in found):
+            continue
+        yield ctx.diag(rule.origin.child("expr"), CODE,
+                       f"alert {rule.name!r} has no comparison: it fires whenever its "
+                       "expression returns a series, whatever the value",
+                       hint="add a condition such as `> 0.05` or `== 0`", severity=SEVERITY)
+
+
+def _filters(node: object) -> bool:
+    function = getattr(node, "func", None)
+    return function is not None and function.name in _FILTERS

@@ -1,0 +1,43 @@
+"""Alerts do not depend on which series an aggregation happens to pick.
+
+`topk`, `bottomk`, `limitk` and `limit_ratio` return a different set of series from one
+evaluation to the next whenever values are close: an alert over them resolves and fires
+again as the chosen series change, each time a new notification, and `for` never holds.
+
+Fix: alert on a condition every series can meet (`max by (job) (…) > 0.9`), and use
+`topk` in dashboards and annotations (`query`), not in alert expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model, Origin
+from converge.compiler.promql import nodes
+
+CODE = "promql/fragile"
+SEVERITY = Severity.WARNING
+SUMMARY = "an alert uses topk, bottomk or limitk, whose series change between evaluations"
+FRAGILE = ("topk", "bottomk", "limitk", "limit_ratio")
+
+
+def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
+    seen: set[Origin] = set()
+    for _, rule in model.alerts():
+        if rule.origin in seen:
+            continue
+        seen.add(rule.origin)
+        tree = nodes.parse(rule.raw_expr)
+        if tree is None:
+            continue
+        found = sorted({str(n.op).strip() for n in nodes.walk(tree)
+                        if type(n).__name__ == "AggregateExpr" and str(n.op).strip() in FRAGILE})
+        for name in found:
+            yield ctx.diag_in_value(
+                rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
+                f"alert {rule.name!r} uses {name}: the series it returns change between "
+                "evaluations, so the alert flaps", value=rule.raw_expr,
+                hint="alert on a condition every series can meet (max/min by (…) > x)",
+                severity=SEVERITY)

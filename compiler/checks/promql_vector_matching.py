@@ -1,0 +1,62 @@
+"""Vector matching uses labels both sides still have.
+
+`a / on (instance) b` pairs series by `instance`; when an aggregation on one side removed
+it (`sum by (job) (…) / on (instance) …`), no series has it there, every pair has an
+empty `instance`, and the result is empty or, with `group_left`, wrong. The same holds
+for labels named in `group_left (…)` / `group_right (…)`, which are copied from the
+other side.
+
+Fix: keep the label in the aggregation (`by (job, instance)`), or match on labels both
+sides carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import promql_parser
+
+from converge.compiler import exprs
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model, Origin
+from converge.compiler.promql import nodes
+
+CODE = "promql/vector-matching"
+SEVERITY = Severity.WARNING
+SUMMARY = "vector matching on a label an aggregation removed"
+
+
+def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
+    seen: set[Origin] = set()
+    for group in model.groups:
+        for rule in group.rules:
+            if rule.origin in seen or "prometheus" not in rule.targets:
+                continue
+            seen.add(rule.origin)
+            tree = nodes.parse(rule.raw_expr)
+            if tree is None:
+                continue
+            for node in nodes.walk(tree):
+                for side, label in _missing(node):
+                    yield ctx.diag_in_value(
+                        rule.origin.child("expr"), max(rule.raw_expr.find(label), 0), CODE,
+                        f"matching on {label!r}, which the {side} side no longer has (an "
+                        "aggregation removed it)", value=rule.raw_expr, severity=SEVERITY,
+                        hint=f"keep {label!r} in that side's aggregation, or match on "
+                             "labels both sides carry")
+
+
+def _missing(node: object) -> Iterator[tuple[str, str]]:
+    if not isinstance(node, promql_parser.BinaryExpr) or node.modifier is None:
+        return
+    matching = node.modifier.matching
+    if matching is None or matching.type != promql_parser.LabelModifierType.Include:
+        return
+    for side, operand in (("left", node.lhs), ("right", node.rhs)):
+        kept = exprs.labels(str(operand))
+        if kept is None:
+            continue
+        for label in matching.labels:
+            if not kept.may_have(label):
+                yield side, label
