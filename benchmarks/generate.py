@@ -139,7 +139,7 @@ ALERTS: tuple[AlertTemplate, ...] = (
         "{{ $labels.pod }} is crash looping",
         "{{ $labels.namespace }}/{{ $labels.pod }} restarted {{ $value | humanize }} times "
         "in 15 minutes.",
-        "warning", (), ("0s", "5m")),
+        "warning", (), ("1m", "5m")),
     AlertTemplate(
         "DiskWillFillIn4Hours",
         'predict_linear(node_filesystem_avail_bytes{job="@JOB@", fstype!~"tmpfs|overlay"}'

@@ -36,6 +36,7 @@ import pickle
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from converge.compiler import loader
 from converge.compiler.sources import SourceFile
@@ -229,12 +230,18 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _code_fingerprint() -> bytes:
-    """Converge's version and the size and mtime of its compiler's source files: entries
-    written by other code (an upgrade, an edit in a checkout) are never read."""
-    from converge.compiler.commands import about
+    """The path, size and mtime of every source file of converge's compiler and specs:
+    entries written by other code (an upgrade reinstalls the files, an edit in a checkout
+    touches one) are never read. Not the distribution's version: `importlib.metadata`
+    alone costs a check 40 ms to import."""
+    digest = hashlib.sha256(f"converge-cache/{FORMAT}".encode())
+    compiler = Path(__file__).resolve().parent
+    for root in (compiler, compiler.parent / "specs"):
+        _fingerprint_tree(digest, root)
+    return digest.digest()
 
-    digest = hashlib.sha256(f"converge-cache/{FORMAT}/{about.version()}".encode())
-    root = Path(__file__).resolve().parent
+
+def _fingerprint_tree(digest: Any, root: Path) -> None:
     for directory, subdirectories, names in os.walk(root):
         subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
         for name in sorted(names):
@@ -243,9 +250,8 @@ def _code_fingerprint() -> bytes:
                     status = os.stat(os.path.join(directory, name))
                 except OSError:
                     continue
-                digest.update(f"{directory[len(str(root)):]}/{name}:{status.st_size}:"
+                digest.update(f"{directory}/{name}:{status.st_size}:"
                               f"{status.st_mtime_ns}\n".encode())
-    return digest.digest()
 
 
 __all__ = ["DEFAULT_MAX_BYTES", "FORMAT", "Entry", "Store", "default_directory", "open_store",
