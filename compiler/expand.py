@@ -99,6 +99,9 @@ def _project(resource: Resource | None) -> model.Project:
             ("prometheusOperator", spec.targets.prometheus_operator),
             ("victoriaMetricsOperator", spec.targets.victoria_metrics_operator),
             ("keda", spec.targets.keda)) if target is not None and target.enabled},
+        lint_disable=tuple(spec.lint.disable),
+        required_labels={k: tuple(v) for k, v in spec.lint.required_labels.items()},
+        required_annotations=tuple(spec.lint.required_annotations),
     )
 
 

@@ -56,6 +56,12 @@ class Project:
     kubernetes: dict[str, Any] = dataclasses.field(default_factory=dict)
     """The enabled Kubernetes targets (`prometheusOperator`, `victoriaMetricsOperator`,
     `keda`) by name, each its spec from `specs.project`."""
+    lint_disable: tuple[str, ...] = ()
+    """Codes (or families, `promql/*`) `converge check` does not report."""
+    required_labels: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    """Labels every alert must carry, with their allowed values (empty: any)."""
+    required_annotations: tuple[str, ...] = ()
+    """Annotations every alert must carry."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

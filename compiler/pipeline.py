@@ -12,7 +12,7 @@ import functools
 import gc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from converge.compiler import cache, expand, exprs, loader, templatecheck, validate
+from converge.compiler import cache, expand, exprs, loader, suppress, templatecheck, validate
 from converge.compiler.checks import (
     CHECKS,
     inhibit_unknown_label,
@@ -36,6 +36,8 @@ class CheckResult:
     files: int
     fresh: dict[str, cache.Entry] = dataclasses.field(default_factory=dict)
     """With a cache: the work done on each file it had no entry for, by path, to store."""
+    suppressed: list[Diagnostic] = dataclasses.field(default_factory=list)
+    """Diagnostics a `# converge:disable` comment or the Project's `lint.disable` hides."""
 
     @property
     def ok(self) -> bool:
@@ -177,7 +179,9 @@ def _check(sources: list[SourceFile], worker: check_worker.Worker | None,
         if worker is not None:
             worker.close()
     diagnostics.sort(key=Diagnostic.sort_key)
-    return CheckResult(model, _dedupe(diagnostics), texts, len(sources), fresh)
+    kept, suppressed = suppress.apply(_dedupe(diagnostics), texts,
+                                      disabled=model.project.lint_disable)
+    return CheckResult(model, kept, texts, len(sources), fresh, suppressed)
 
 
 def _cached_answers(cached: Mapping[str, cache.Entry]

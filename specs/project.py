@@ -146,6 +146,17 @@ class MetaMonitoring(Spec):
     """Labels added to every meta-monitoring alert (for routing, e.g. `team`)."""
 
 
+class LintSettings(Spec):
+    """What `converge check` reports: codes turned off, labels and annotations required."""
+
+    disable: list[str] = Field(default_factory=list)
+    """Codes never reported (`promql/regexp`, a family `promql/*`); listed as suppressed."""
+    required_labels: dict[str, list[str]] = Field(default_factory=dict)
+    """Labels every alert must have, each with its allowed values (`[]`: any value)."""
+    required_annotations: list[str] = Field(default_factory=list)
+    """Annotations every alert must have, such as `runbook_url` or `summary`."""
+
+
 class ProjectSpec(Spec):
     """What the repository is compiled for: targets, external labels, rule defaults."""
 
@@ -161,3 +172,5 @@ class ProjectSpec(Spec):
     """Interval, labels and annotations for every rule group and rule."""
     meta_monitoring: MetaMonitoring = MetaMonitoring()
     """Alert rules watching converge's own sidecars and config server."""
+    lint: LintSettings = LintSettings()
+    """Codes `converge check` does not report, and the labels and annotations alerts need."""

@@ -102,3 +102,52 @@ def test_the_unknown_label_hint_names_by_only_where_there_is_one(expr: str, hint
     found = [d for d in pipeline.check([SourceFile("r.yaml", text)]).diagnostics
              if d.code == "template/unknown-label"]
     assert len(found) == 1 and hint in found[0].hint, found
+
+
+def test_required_labels_and_annotations_by_policy() -> None:
+    documents = [
+        {"apiVersion": "converge/v1", "kind": "Project", "metadata": {"name": "demo"},
+         "spec": {"lint": {"requiredLabels": {"severity": ["critical", "warning"]},
+                           "requiredAnnotations": ["runbook_url"]},
+                  "defaults": {"annotations": {"runbook_url": "https://runbooks/x"}}}},
+        {"apiVersion": "converge/v1", "kind": "RuleGroup", "metadata": {"name": "g"},
+         "spec": {"rules": [
+             rule(labels={"severity": "critical"}),
+             rule(alert="Tiered", expr="up > $threshold", thresholds={"warning": 1}),
+             rule(alert="Bad", labels={"severity": "page"})]}}]
+    text = yaml.safe_dump_all(documents).encode("utf-8")
+    found = [d.message for d in pipeline.check([SourceFile("r.yaml", text)]).diagnostics
+             if d.code == "alerts/policy"]
+    assert found == ["alert 'Bad' has severity='page', not one of critical, warning, which "
+                     "the Project requires (lint)"]
+
+
+SUPPRESSED = """\
+apiVersion: converge/v1
+kind: RuleGroup
+metadata: {name: g}
+spec:
+  rules:
+    # converge:disable alerts/comparison, promql/fragile
+    - alert: A
+      expr: topk(1, sum(up))
+      labels: {team: "# converge:disable not-a-comment"}
+    - alert: B
+      expr: sum(up)  # converge:disable all
+    - alert: C
+      expr: sum(up)
+"""
+
+
+def test_suppression_comments_cover_the_rule_they_precede_or_end() -> None:
+    result = pipeline.check([SourceFile("r.yaml", SUPPRESSED.encode("utf-8"))])
+    assert [(d.code, d.span.line) for d in result.diagnostics if d.code in LINT] == [
+        ("alerts/comparison", 13)]
+    assert sorted((d.code, d.span.line) for d in result.suppressed) == [
+        ("alerts/comparison", 8), ("alerts/comparison", 11), ("promql/fragile", 8)]
+
+
+def test_syntax_errors_cannot_be_suppressed() -> None:
+    text = "# converge:disable-file all\n" + SUPPRESSED.replace("sum(up)  #", "sum(up  #")
+    result = pipeline.check([SourceFile("r.yaml", text.encode("utf-8"))])
+    assert "promql/syntax" not in {d.code for d in result.suppressed}

@@ -14,6 +14,7 @@ from converge.compiler.checks import (
     alerts_duplicate,
     alerts_external_labels,
     alerts_for,
+    alerts_policy,
     channel_template,
     channel_unused,
     duration_invalid,
@@ -90,6 +91,7 @@ CHECKS: tuple[ModuleType, ...] = (
     promql_regexp,
     promql_counter,
     promql_vector_matching,
+    alerts_policy,
 )
 
 __all__ = ["CHECKS"]

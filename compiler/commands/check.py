@@ -24,14 +24,17 @@ __all__ = ["FORMATS", "check", "check_and_report", "report_text", "run_checks", 
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
 @conventions.format_option(*FORMATS, help="How to print diagnostics.")
 @click.option("--explain", metavar="CODE", help="Print what a diagnostic code means, and exit.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error",
+              show_default=True, help="The lowest severity that fails the check (exit 1).")
 @conventions.color_option()
 @conventions.cache_options
-def check(path: Path, output_format: str, explain: str | None, color: bool | None,
-          cache_dir: Path | None, use_cache: bool) -> None:
+def check(path: Path, output_format: str, explain: str | None, fail_on: str,
+          color: bool | None, cache_dir: Path | None, use_cache: bool) -> None:
     """Validate the specs under PATH (default: the current directory).
 
-    Every problem is reported at its file, line and column. Exit status: 0 no errors
-    (warnings allowed), 1 errors found, 2 usage or I/O error.
+    Every problem is reported at its file, line and column; `# converge:disable CODE`
+    comments and the Project's `lint.disable` suppress some. Exit status: 0 no errors
+    (warnings allowed, unless --fail-on warning), 1 errors found, 2 usage or I/O error.
     """
     if explain is not None:
         raise SystemExit(_explain(explain))
@@ -39,7 +42,9 @@ def check(path: Path, output_format: str, explain: str | None, color: bool | Non
     exit_fast()
     result = check_and_report(path, output_format, color, cache_dir=cache_dir,
                               use_cache=use_cache)
-    raise SystemExit(EXIT_OK if result.ok else EXIT_FINDINGS)
+    failing = {"error": ("error",), "warning": ("error", "warning")}[fail_on]
+    failed = any(d.severity.value in failing for d in result.diagnostics)
+    raise SystemExit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
 def check_and_report(path: Path, output_format: str, color: bool | None, *,
@@ -89,7 +94,8 @@ def report_text(result: pipeline.CheckResult, *, path: Path, output_format: str,
     from converge.compiler.formats import FORMATTERS, human
     from converge.compiler.formats.report import Report
 
-    report = Report(result.diagnostics, result.texts, shown_root(path), result.files)
+    report = Report(result.diagnostics, result.texts, shown_root(path), result.files,
+                    result.suppressed)
     if output_format == "human":
         return human.render(report, color=color)
     return FORMATTERS[output_format](report)

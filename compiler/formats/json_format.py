@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from converge.compiler.diagnostics import Diagnostic
 from converge.compiler.formats.report import Report
 
 
@@ -19,8 +20,18 @@ def dump(value: dict[str, Any]) -> str:
 
 
 def document(report: Report) -> dict[str, Any]:
-    """The document `render` prints, for a command that adds its own keys to it."""
-    diagnostics = [
+    """The document `render` prints, for a command that adds its own keys to it;
+    `suppressed` (same shape as `diagnostics`) only when something was suppressed."""
+    found: dict[str, Any] = {"diagnostics": _diagnostics(report.diagnostics),
+                             "summary": report.summary()}
+    if report.suppressed:
+        found["suppressed"] = _diagnostics(report.suppressed)
+        found["summary"]["suppressed"] = len(report.suppressed)
+    return found
+
+
+def _diagnostics(diagnostics: list[Diagnostic]) -> list[dict[str, Any]]:
+    return [
         {
             "path": d.path,
             "line": d.span.line,
@@ -32,6 +43,5 @@ def document(report: Report) -> dict[str, Any]:
             "message": d.message,
             "hint": d.hint,
         }
-        for d in report.diagnostics
+        for d in diagnostics
     ]
-    return {"diagnostics": diagnostics, "summary": report.summary()}

@@ -15,6 +15,8 @@ class Report:
     root: str
     """The PATH given on the command line, to show paths as the user can open them."""
     files: int
+    suppressed: list[Diagnostic] = dataclasses.field(default_factory=list)
+    """Diagnostics a suppression comment or the Project's `lint.disable` hides."""
 
     def shown_path(self, path: str) -> str:
         return path if self.root in ("", ".") else posixpath.join(self.root, path)
