@@ -15,7 +15,8 @@ notifier for every message) runs here instead, under four bounds:
   render stops (a loop cannot pile up copies within the bounds above);
 * **output** — the template's output is read in chunks and stops past `MAX_OUTPUT`;
 * **time** — a watchdog raises in the rendering thread once `TIME_BUDGET` seconds pass
-  (a loop that builds nothing still ends).
+  (a loop that builds nothing still ends): SIGALRM in the main thread, a timer thread in
+  others.
 
 Any bound reached raises `BoundError` (a `jinja2.TemplateRuntimeError`) naming the bound
 and, when known, the template line.
@@ -29,6 +30,7 @@ import dataclasses
 import functools
 import itertools
 import re
+import signal
 import string
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -287,7 +289,17 @@ def _set_async_exc() -> Callable[[int, object], int]:
 
 @contextlib.contextmanager
 def _deadline(seconds: float) -> Iterator[Callable[[], bool]]:
-    """Raise `_Timeout` in this thread once `seconds` pass; yields "did it fire"."""
+    """Raise `_Timeout` in this thread once `seconds` pass; yields "did it fire".
+
+    In the main thread (`converge check` and `compile`) an interval timer's SIGALRM does
+    it, so no thread is started: the compiler forks its workers only from a process with
+    one thread, and a watchdog thread per render (still exiting after its cancel) made it
+    skip them. Elsewhere (the notifier renders in worker threads) a timer thread does.
+    """
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        with _alarm(seconds) as fired:
+            yield fired
+        return
     thread = threading.get_ident()
     lock = threading.Lock()
     state = {"done": False, "fired": False}
@@ -309,6 +321,29 @@ def _deadline(seconds: float) -> Iterator[Callable[[], bool]]:
             state["done"] = True
         if state["fired"]:
             _set_async_exc()(thread, ctypes.py_object())  # clear one not delivered yet
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float) -> Iterator[Callable[[], bool]]:
+    """`_deadline` for the main thread: SIGALRM after `seconds`, the previous handler and
+    timer put back afterwards."""
+    state = {"fired": False, "armed": True}
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        if state["armed"]:
+            state["fired"] = True
+            raise _Timeout
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    earlier = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield lambda: state["fired"]
+    finally:
+        state["armed"] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if earlier[0] > 0:  # someone else's alarm: give it back what was left of it
+            signal.setitimer(signal.ITIMER_REAL, *earlier)
 
 
 def render(template: jinja2.Template, context: Mapping[str, Any], *,

@@ -6,6 +6,7 @@ while its other channels keep delivering."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -139,3 +140,40 @@ def test_filters_that_multiply_their_input_are_refused_before_they_run(body: str
     with pytest.raises(boundedjinja.BoundError, match="would build"):
         boundedjinja.render(template, {})
     assert time.monotonic() - started < 0.5
+
+
+SPIN = "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}"
+"""Builds nothing, so only the time bound ends it."""
+
+
+def test_the_time_bound_starts_no_thread_in_the_main_thread() -> None:
+    """`converge check` and `compile` fork their workers only from a one-thread process:
+    a watchdog thread per render (alive a moment after its cancel) made them skip it."""
+    template = boundedjinja.BoundedEnvironment().from_string(SPIN)
+    before = threading.active_count()
+    started = time.monotonic()
+    with pytest.raises(boundedjinja.BoundError, match="rendering took over 0.2s"):
+        boundedjinja.render(template, {}, budget=0.2)
+    assert time.monotonic() - started < 1.0
+    harmless = boundedjinja.BoundedEnvironment().from_string("{{ 1 + 1 }}")
+    assert boundedjinja.render(harmless, {}) == "2"
+    assert threading.active_count() == before
+
+
+def test_the_time_bound_holds_in_a_worker_thread_too() -> None:
+    """The notifier renders off its event loop, in worker threads."""
+    template = boundedjinja.BoundedEnvironment().from_string(SPIN)
+    outcome: list[BaseException | str] = []
+
+    def work() -> None:
+        try:
+            outcome.append(boundedjinja.render(template, {}, budget=0.2))
+        except boundedjinja.BoundError as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=work)
+    started = time.monotonic()
+    worker.start()
+    worker.join(timeout=5)
+    assert isinstance(outcome[0], boundedjinja.BoundError), outcome
+    assert time.monotonic() - started < 1.5
