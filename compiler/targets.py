@@ -77,6 +77,22 @@ ALERTMANAGER_FEATURES: dict[str, Support] = {
     "inhibit.matchers": Support((0, 22)),
 }
 
+KUBERNETES_FEATURES: dict[str, dict[str, Support]] = {
+    "scaledObject.fallback": {"keda": Support((2, 1))},
+    "trigger.metricType": {"keda": Support((2, 7))},
+    "trigger.useCachedMetrics": {"keda": Support((2, 9))},
+    "behavior.tolerance": {"kubernetes": Support((1, 33))},
+}
+"""What the `keda` target's ScaledObjects may use, by KEDA version (from KEDA's changelog)
+and, for the HorizontalPodAutoscaler KEDA creates, by the cluster's Kubernetes version
+(`keda.kubernetesVersion`; the per-HPA tolerance is alpha, HPAConfigurableTolerance)."""
+
+
+def kubernetes_supports(feature: str, target: str, version: Version) -> bool:
+    """Whether `target` (`keda`, `kubernetes`) at `version` accepts a Kubernetes feature."""
+    return KUBERNETES_FEATURES[feature][target].accepts(version)
+
+
 _AFTER_1_79 = Support((1, 80))
 """vmalert 1.79 rejects it (verified); the exact first version accepting it is not verified."""
 

@@ -666,3 +666,18 @@ def test_import_keeps_a_prometheusrules_labels_and_namespace(k8s_on_disk: Path,
     assert group["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "converge",
                                            "release": "kube-prometheus-stack"}
     assert group["metadata"]["annotations"]["converge.io/source-namespace"] == "monitoring"
+
+
+def test_an_older_keda_gets_what_it_knows_and_a_warning_for_the_rest() -> None:
+    docs = _pool({"metrics": [QUEUE, CPU_TOTAL], "fallback": {"replicas": 2}})
+    docs[0]["spec"]["targets"]["keda"]["version"] = "2.0"
+    found, obj = _check(docs)
+    assert len(found) == 3
+    assert "fallback: | KEDA 2.0 has no fallback (KEDA 2.1 added it): no fallback is " \
+           "rendered, and while the queries fail the HPA holds the count instead of moving " \
+           "to 2 replicas" in found
+    assert any(line.startswith("type: total | ") for line in found)
+    assert any("useCachedMetrics needs KEDA 2.9" in line for line in found)
+    assert any("a 'total' metric needs metricType, KEDA 2.7" in line for line in found)
+    assert obj is not None and "fallback" not in obj["spec"]
+    assert all(set(t) == {"type", "metadata"} for t in obj["spec"]["triggers"])

@@ -14,6 +14,9 @@ do not, and each is reported where it is written instead of being dropped silent
   count (converge's scaler would move to `fallback.replicas`).
 * a pool with `spec.kubernetes` but no `scaling`: there is nothing for KEDA to do and no
   ScaledObject is rendered; the workload's own `replicas` must be `replicas.min`.
+* features the Project's `keda.version` lacks (`compiler/targets.py`): a fallback
+  (2.1), a `total` metric's `metricType: Value` (2.7), `useCachedMetrics`, which makes the
+  query run every `interval` rather than at every HPA sync (2.9).
 
 Fix: accept the difference, or change the setting (tolerance 0.1, `average` metrics,
 `keda.kubernetesVersion` of the real cluster).
@@ -21,7 +24,8 @@ Fix: accept the difference, or change the setting (tolerance 0.1, `average` metr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
@@ -56,10 +60,29 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
                            f"tolerance (0.1 unless the controller manager says otherwise); "
                            f"a per-HPA tolerance needs Kubernetes 1.33",
                            severity=SEVERITY)
-        if keda.fallback_dropped(pool):
+        why = keda.fallback_dropped(pool, target)
+        if why is not None:
             yield ctx.diag(pool.origin.child("scaling", "fallback"), CODE,
-                           "KEDA refuses a fallback when a trigger is a 'total' (Value) "
-                           "metric: no fallback is rendered, and while the queries fail the "
+                           f"{why}: no fallback is rendered, and while the queries fail the "
                            f"HPA holds the count instead of moving to "
                            f"{scaling.fallback.replicas if scaling.fallback else 0} replicas",
                            severity=SEVERITY, key=True)
+        yield from _older_keda(pool, target, ctx, keda.supports)
+
+
+def _older_keda(pool: Any, target: Any, ctx: Context,
+                supports: Callable[[str, Any], bool]) -> Iterator[Diagnostic]:
+    """What a KEDA older than the features the mapping uses changes."""
+    scaling = pool.spec.scaling
+    if not supports("trigger.useCachedMetrics", target):
+        yield ctx.diag(pool.origin.child("scaling", "interval"), CODE,
+                       f"KEDA {target.version} queries Prometheus at every HPA sync (15 s by "
+                       f"default), not every {scaling.interval}: useCachedMetrics needs KEDA "
+                       "2.9", severity=SEVERITY)
+    if not supports("trigger.metricType", target):
+        for index, metric in enumerate(scaling.metrics):
+            if metric.type == "total":
+                yield ctx.diag(pool.origin.child("scaling", "metrics", index, "type"), CODE,
+                               f"KEDA {target.version} reads every trigger as AverageValue "
+                               "(ceil(value / target)): a 'total' metric needs metricType, "
+                               "KEDA 2.7", severity=SEVERITY)

@@ -22,14 +22,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from converge.compiler import targets
 from converge.compiler.model import Model, Named
 from converge.compiler.render import objects, reconciler_data
 from converge.specs.common import parse_duration
 
 HPA_TOLERANCE = 0.1
 """The HorizontalPodAutoscaler's tolerance unless the cluster's controller says otherwise."""
-TOLERANCE_SINCE = (1, 33)
-"""Kubernetes with a per-HPA `behavior.*.tolerance` (HPAConfigurableTolerance, alpha)."""
 
 
 def render(model: Model) -> dict[str, str]:
@@ -67,35 +66,53 @@ def scaled_object(pool: Named, keda: Any) -> dict[str, Any]:
     spec["pollingInterval"] = _seconds(scaling.interval)
     if replicas.min == 0:
         spec["cooldownPeriod"] = _seconds(scaling.scale_down.stabilization)
-    if scaling.fallback is not None and not fallback_dropped(pool):
+    if scaling.fallback is not None and fallback_dropped(pool, keda) is None:
         spec["fallback"] = {"failureThreshold": scaling.fallback.after_failures,
                             "replicas": scaling.fallback.replicas}
     behavior = {"scaleUp": _direction(scaling.scale_up, scaling.tolerance, keda),
                 "scaleDown": _direction(scaling.scale_down, scaling.tolerance, keda)}
     spec["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": behavior}}
-    spec["triggers"] = [{
-        "type": "prometheus",
-        "metricType": "AverageValue" if metric.type == "average" else "Value",
-        "useCachedMetrics": True,
-        "metadata": {"serverAddress": keda.prometheus_url, "query": metric.query,
-                     "threshold": _number(metric.target),
-                     "ignoreNullValues": "true" if metric.empty_as_zero else "false"},
-    } for metric in scaling.metrics]
+    spec["triggers"] = [_trigger(metric, keda) for metric in scaling.metrics]
     return spec
 
 
-def fallback_dropped(pool: Named) -> bool:
-    """KEDA refuses a fallback on a ScaledObject with a `Value` trigger (a `total` metric)."""
+def _trigger(metric: Any, keda: Any) -> dict[str, Any]:
+    trigger: dict[str, Any] = {"type": "prometheus"}
+    if supports("trigger.metricType", keda):
+        trigger["metricType"] = "AverageValue" if metric.type == "average" else "Value"
+    if supports("trigger.useCachedMetrics", keda):
+        trigger["useCachedMetrics"] = True
+    trigger["metadata"] = {"serverAddress": keda.prometheus_url, "query": metric.query,
+                           "threshold": _number(metric.target),
+                           "ignoreNullValues": "true" if metric.empty_as_zero else "false"}
+    return trigger
+
+
+def supports(feature: str, keda: Any) -> bool:
+    """Whether the Project's KEDA (or, for `behavior.*`, its Kubernetes) has a feature."""
+    if feature.startswith("behavior."):
+        return targets.kubernetes_supports(feature, "kubernetes",
+                                           _version(keda.kubernetes_version))
+    return targets.kubernetes_supports(feature, "keda", _version(keda.version))
+
+
+def fallback_dropped(pool: Named, keda: Any) -> str | None:
+    """Why the pool's fallback is not rendered, or None when it is (or there is none)."""
     scaling = pool.spec.scaling
-    return bool(scaling and scaling.fallback is not None
-                and any(m.type == "total" for m in scaling.metrics))
+    if scaling is None or scaling.fallback is None:
+        return None
+    if not supports("scaledObject.fallback", keda):
+        return f"KEDA {keda.version} has no fallback (KEDA 2.1 added it)"
+    if any(m.type == "total" for m in scaling.metrics):
+        return "KEDA refuses a fallback when a trigger is a 'total' (Value) metric"
+    return None
 
 
 def tolerance_unexpressed(pool: Named, keda: Any) -> bool:
     """The pool's tolerance is not the HPA's and the cluster cannot set one per HPA."""
     scaling = pool.spec.scaling
     return bool(scaling and scaling.tolerance != HPA_TOLERANCE
-                and _version(keda.kubernetes_version) < TOLERANCE_SINCE)
+                and not supports("behavior.tolerance", keda))
 
 
 def _direction(direction: Any, tolerance: float, keda: Any) -> dict[str, Any]:
@@ -104,7 +121,7 @@ def _direction(direction: Any, tolerance: float, keda: Any) -> dict[str, Any]:
         "policies": [{"type": "Pods", "value": direction.max_step,
                       "periodSeconds": _seconds(direction.period)}],
     }
-    if tolerance != HPA_TOLERANCE and _version(keda.kubernetes_version) >= TOLERANCE_SINCE:
+    if tolerance != HPA_TOLERANCE and supports("behavior.tolerance", keda):
         rule["tolerance"] = _number(tolerance)
     return rule
 
