@@ -82,3 +82,20 @@ def _private_cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = saved
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL cluster for the session (tests/postgres_harness.py), stopped and
+    removed at teardown. Skips without the binaries, fails under CI."""
+    import postgres_harness
+
+    with postgres_harness.cluster() as running:
+        yield running
+
+
+@pytest.fixture
+def postgres_url(postgres: Any) -> str:
+    """The URL of a new, empty database in the session's cluster."""
+    url: str = postgres.create_database()
+    return url

@@ -47,7 +47,8 @@ def test_the_core_leaves_the_daemons_dependencies_to_the_extra() -> None:
     daemons = " ".join(project["optional-dependencies"]["daemons"]).lower()
     for distribution in ("aiohttp", "httpx", "prometheus-client", "docker", "watchdog", "rich"):
         assert distribution not in core and distribution in daemons
-    modules = {"prometheus-client": "prometheus_client"}
+    modules = {"prometheus-client": "prometheus_client", "psycopg[binary]": "psycopg",
+               "psycopg-pool": "psycopg_pool"}
     listed = {line.split(">")[0].split("=")[0].strip().lower()
               for line in project["optional-dependencies"]["daemons"]}
     assert {modules.get(name, name) for name in listed} == set(extras.MODULES)

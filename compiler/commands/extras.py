@@ -25,7 +25,8 @@ DAEMON_COMMANDS = {
 }
 """Commands that need the extra, with a one-line summary for `--help` when it is missing."""
 
-MODULES = ("aiohttp", "httpx", "prometheus_client", "docker", "watchdog", "rich")
+MODULES = ("aiohttp", "httpx", "prometheus_client", "docker", "watchdog", "rich", "psycopg",
+           "psycopg_pool")
 """The top-level modules the `daemons` extra installs (its distributions in pyproject.toml)."""
 
 

@@ -47,6 +47,15 @@ def _daemons(ctx: click.Context, param: click.Parameter,
     return tuple(found.items())
 
 
+def _database(ctx: click.Context, param: click.Parameter, value: str) -> Path | str:
+    if value.startswith(("postgresql://", "postgres://")):
+        return value
+    if "://" in value:
+        raise click.BadParameter(f"{value.split('://')[0]}:// is not a database converge "
+                                 "knows: give a SQLite file path or a postgresql:// URL")
+    return Path(value)
+
+
 def _read_secret(path: Path, option: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -72,9 +81,10 @@ def _read_secret(path: Path, option: str) -> str:
               help="Serve the API without authentication (trusted setups only).")
 @click.option("--webhook-secret-file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="The GitHub webhook secret (enables the webhook).")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_STATE / "state.db", show_default=True,
-              help="The state database (SQLite).")
+@click.option("--db", default=str(DEFAULT_STATE / "state.db"), show_default=True,
+              metavar="PATH|URL", callback=_database,
+              help="The state database: a SQLite file (one server), or a postgresql:// URL "
+                   "that any number of replicas share (docs/server.md, High availability).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               default=DEFAULT_STATE / "git", show_default=True,
               help="Where the bare clone of the repository is kept.")
@@ -93,7 +103,7 @@ def _read_secret(path: Path, option: str) -> str:
 @conventions.log_options
 def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], interval: float,
           token_file: Path | None, insecure_no_auth: bool, webhook_secret_file: Path | None,
-          db: Path, cache_dir: Path, compile_in: str, daemons: tuple[tuple[str, str], ...],
+          db: Path | str, cache_dir: Path, compile_in: str, daemons: tuple[tuple[str, str], ...],
           cookie_secure: bool, trusted_proxies: tuple[str, ...], log_format: str,
           log_level: str) -> None:
     """Compile a Git repository of specs and serve each target's bundle to sidecars.

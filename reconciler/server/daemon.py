@@ -14,11 +14,10 @@ from aiohttp import web
 
 from converge.reconciler.core import LoopSettings, Runtime, http, tokens
 from converge.reconciler.core.conditions import rfc3339
-from converge.reconciler.server import api, auth, compilers, console, fleet
+from converge.reconciler.server import api, auth, compilers, console, fleet, storage
 from converge.reconciler.server.metrics import DAEMON, ServerMetrics
 from converge.reconciler.server.reconcile import Compiler, Reconciler
 from converge.reconciler.server.repository import GitMirror, Repository, redact
-from converge.reconciler.server.state import ServerState
 
 _log = logging.getLogger("converge.server")
 
@@ -39,7 +38,8 @@ class Settings:
     repo: str
     branch: str | None
     path: str
-    db: Path
+    db: Path | str
+    """A SQLite file, or a `postgresql://` URL (replicas sharing one database)."""
     cache_dir: Path
     interval: float = 30.0
     tokens: tuple[str, ...] | None = None
@@ -72,11 +72,12 @@ class ConfigServer:
         self.settings = settings
         self.runtime = Runtime(DAEMON, version=settings.version)
         self.metrics = ServerMetrics(self.runtime.registry)
-        self.state = ServerState(settings.db)
+        self.state = storage.open_state(settings.db)
         self.webhook_secret = settings.webhook_secret
         self._mirror = repository or GitMirror(url=settings.repo, branch=settings.branch,
                                                path=settings.path, cache=settings.cache_dir)
-        compile_cache = settings.db.parent / "compile-cache"  # beside the state database
+        compile_cache = (settings.cache_dir.parent if storage.is_url(settings.db)
+                         else Path(settings.db).parent) / "compile-cache"  # beside the state
         self._compiler = (compilers.ProcessCompiler(compile_cache)
                           if settings.compile_in == "process"
                           else compilers.ThreadCompiler(compile_cache))

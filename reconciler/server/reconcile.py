@@ -22,7 +22,7 @@ from converge.reconciler.server import published as _published
 from converge.reconciler.server.compile import CompileResult, compile_sources
 from converge.reconciler.server.metrics import ServerMetrics
 from converge.reconciler.server.repository import FetchError, Repository
-from converge.reconciler.server.state import Attempt, GoodBundle, ServerState
+from converge.reconciler.server.state import Attempt, GoodBundle, Storage
 
 Action = Literal["compile", "unchanged", "still-failing"]
 
@@ -62,7 +62,7 @@ class Reconciler:
         clock: wall-clock seconds.
     """
 
-    def __init__(self, *, repository: Repository, state: ServerState, metrics: ServerMetrics,
+    def __init__(self, *, repository: Repository, state: Storage, metrics: ServerMetrics,
                  status: Status, version: str, prefix: str = "",
                  compiler: Compiler = compile_sources,
                  clock: Callable[[], float] = time.time) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from converge.reconciler.server import fleet
 from converge.reconciler.server.metrics import ServerMetrics
 from converge.reconciler.server.reconcile import Reconciler
-from converge.reconciler.server.state import ServerState
+from converge.reconciler.server.state import Storage
 
 __all__ = ["Service", "ServiceSettings"]
 
@@ -32,7 +32,7 @@ class Service(Protocol):
     def settings(self) -> ServiceSettings: ...
 
     @property
-    def state(self) -> ServerState: ...
+    def state(self) -> Storage: ...
 
     @property
     def metrics(self) -> ServerMetrics: ...

@@ -1,6 +1,11 @@
-"""The server's SQLite state: compile attempts, the last good bundle, sync history, the
-fleet view, operator triggers and the webhook deliveries seen (replays are refused). A
-restart loses none of it, and serves the last good bundle at once.
+"""The server's state: compile attempts, the last good bundle, sync history, the fleet
+view, operator triggers and the webhook deliveries seen (replays are refused). A restart
+loses none of it, and serves the last good bundle at once.
+
+`Storage` is what the server needs of it; `ServerState` keeps it in SQLite (one server),
+`converge.reconciler.server.postgres.PostgresState` in PostgreSQL (replicas sharing one
+database). `storage.open_state` picks the backend from `--db`; both pass
+tests/test_server_storage.py.
 """
 
 from __future__ import annotations
@@ -9,8 +14,9 @@ import dataclasses
 import json
 import sqlite3
 import zlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from converge.compiler import bundle
 from converge.reconciler.core import Store
@@ -90,6 +96,9 @@ MIGRATIONS = [
     """,
 ]
 
+Row = sqlite3.Row | Mapping[str, Any]
+"""A row of either backend, read by column name."""
+
 KEEP_COMPILES = 1000
 KEEP_HISTORY = 100_000
 KEEP_TRIGGERS = 10_000
@@ -120,11 +129,79 @@ class GoodBundle:
     first_commits: dict[str, str | None]
 
 
+class Storage(Protocol):
+    """Everything the server keeps, whichever database holds it (thread-safe)."""
+
+    @property
+    def where(self) -> str:
+        """The database, for messages (a URL without its password)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def record_attempt(self, *, commit: str, at: float, duration: float, result: str,
+                       bundle_hash: str | None, version: str, error: str | None,
+                       diagnostics: list[dict[str, Any]]) -> Attempt:
+        """Record a compile attempt (keeping the newest `KEEP_COMPILES`)."""
+        ...
+
+    def attempts(self, limit: int) -> list[Attempt]:
+        """The newest `limit` attempts, newest first."""
+        ...
+
+    def last_attempt(self) -> Attempt | None: ...
+
+    def save_good(self, good: GoodBundle) -> None:
+        """Replace the saved bundle, in one transaction."""
+        ...
+
+    def load_good(self) -> GoodBundle | None: ...
+
+    def good_marker(self) -> tuple[str, float] | None:
+        """(bundle hash, compiled at) of the saved bundle: cheap, for replicas to poll."""
+        ...
+
+    def fleet_row(self, cluster_id: str, target: str) -> FleetRow | None: ...
+
+    def record_report(self, row: FleetRow, *, history: bool,
+                      duration: float | None) -> None:
+        """Replace the fleet row; append to the history when `history`."""
+        ...
+
+    def fleet(self, *, cluster_id: str | None, target: str | None) -> list[FleetRow]: ...
+
+    def history(self, *, cluster_id: str | None, target: str | None, limit: int,
+                before: int | None) -> Sequence[Row]:
+        """History rows (columns as in `sync_history`), newest first, ids below `before`."""
+        ...
+
+    def record_trigger(self, *, at: float, source: str, reason: str | None,
+                       requested_by: str | None) -> int:
+        """Record a trigger (keeping the newest `KEEP_TRIGGERS`); its id."""
+        ...
+
+    def record_delivery(self, *, delivery: str, body_sha256: str, at: float,
+                        window: float) -> bool:
+        """Remember a webhook delivery; False when seen within `window` seconds."""
+        ...
+
+    def ping(self) -> bool:
+        """Whether the database answers now."""
+        ...
+
+
 class ServerState:
-    """The server's tables, over a `Store` (thread-safe)."""
+    """The server's tables in SQLite, over a `Store` (thread-safe)."""
 
     def __init__(self, path: str | Path) -> None:
         self.store = Store(path, MIGRATIONS)
+
+    @property
+    def where(self) -> str:
+        return self.store.path
+
+    def ping(self) -> bool:
+        return True
 
     def close(self) -> None:
         self.store.close()
@@ -147,7 +224,7 @@ class ServerState:
 
     def attempts(self, limit: int) -> list[Attempt]:
         rows = self.store.query("SELECT * FROM compiles ORDER BY id DESC LIMIT ?", (limit,))
-        return [_attempt(row) for row in rows]
+        return [attempt_of(row) for row in rows]
 
     def last_attempt(self) -> Attempt | None:
         found = self.attempts(1)
@@ -179,10 +256,15 @@ class ServerState:
 
     # sync reports and the fleet
 
+    def good_marker(self) -> tuple[str, float] | None:
+        row = self.store.query_one(
+            "SELECT bundle_hash, compiled_at FROM last_good WHERE id = 1")
+        return (row["bundle_hash"], row["compiled_at"]) if row else None
+
     def fleet_row(self, cluster_id: str, target: str) -> FleetRow | None:
         row = self.store.query_one("SELECT * FROM clusters WHERE cluster_id = ? AND target = ?",
                                    (cluster_id, target))
-        return _fleet(row) if row else None
+        return fleet_of(row) if row else None
 
     def record_report(self, row: FleetRow, *, history: bool,
                       duration: float | None) -> None:
@@ -206,14 +288,14 @@ class ServerState:
                                ((cursor.lastrowid or 0) - KEEP_HISTORY,))
 
     def fleet(self, *, cluster_id: str | None, target: str | None) -> list[FleetRow]:
-        where, params = _filters(cluster_id, target)
+        where, params = filters(cluster_id, target)
         rows = self.store.query(f"SELECT * FROM clusters{where} ORDER BY cluster_id, target",
                                 params)
-        return [_fleet(row) for row in rows]
+        return [fleet_of(row) for row in rows]
 
     def history(self, *, cluster_id: str | None, target: str | None, limit: int,
-                before: int | None) -> list[sqlite3.Row]:
-        where, params = _filters(cluster_id, target)
+                before: int | None) -> Sequence[Row]:
+        where, params = filters(cluster_id, target)
         if before is not None:
             where += (" AND" if where else " WHERE") + " id < ?"
             params.append(before)
@@ -248,24 +330,28 @@ class ServerState:
         return True
 
 
-def _filters(cluster_id: str | None, target: str | None) -> tuple[str, list[Any]]:
+def filters(cluster_id: str | None, target: str | None,
+            placeholder: str = "?") -> tuple[str, list[Any]]:
+    """A WHERE clause on cluster and target (`placeholder`: `?` SQLite, `%s` psycopg)."""
     clauses, params = [], []
     if cluster_id is not None:
-        clauses.append("cluster_id = ?")
+        clauses.append(f"cluster_id = {placeholder}")
         params.append(cluster_id)
     if target is not None:
-        clauses.append("target = ?")
+        clauses.append(f"target = {placeholder}")
         params.append(target)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def _attempt(row: sqlite3.Row) -> Attempt:
+def attempt_of(row: Row) -> Attempt:
+    """An `Attempt` from a `compiles` row (either backend)."""
     return Attempt(row["id"], row["commit_sha"], row["at"], row["duration"], row["result"],
                    row["bundle_hash"], row["version"], row["error"],
                    json.loads(row["diagnostics"]))
 
 
-def _fleet(row: sqlite3.Row) -> FleetRow:
+def fleet_of(row: Row) -> FleetRow:
+    """A `FleetRow` from a `clusters` row (either backend)."""
     return FleetRow(row["cluster_id"], row["target"], row["commit_sha"], row["hash"],
                     row["attempted_hash"], row["since"], row["last_report_at"], row["result"],
                     row["error"], bool(row["converged"]), row["last_error"],
