@@ -102,6 +102,8 @@ def _project(resource: Resource | None) -> model.Project:
         lint_disable=tuple(spec.lint.disable),
         required_labels={k: tuple(v) for k, v in spec.lint.required_labels.items()},
         required_annotations=tuple(spec.lint.required_annotations),
+        event_channels=tuple(spec.notifications.event_channels),
+        fallback_channel=spec.notifications.fallback_channel,
     )
 
 

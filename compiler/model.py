@@ -62,6 +62,10 @@ class Project:
     """Labels every alert must carry, with their allowed values (empty: any)."""
     required_annotations: tuple[str, ...] = ()
     """Annotations every alert must carry."""
+    event_channels: tuple[str, ...] = ()
+    """Channels that receive daemon events nothing else sends anywhere."""
+    fallback_channel: str | None = None
+    """The channel dead letters fall back to."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

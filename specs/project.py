@@ -146,6 +146,16 @@ class MetaMonitoring(Spec):
     """Labels added to every meta-monitoring alert (for routing, e.g. `team`)."""
 
 
+class Notifications(Spec):
+    """Where daemon events go when nothing else sends them, and where failed messages go."""
+
+    event_channels: list[str] = Field(default_factory=list)
+    """Channels that receive every daemon event (healer, scaler, sidecar) that names no
+    channel `converge notifier` can deliver to and that no channel's `events` route takes."""
+    fallback_channel: str | None = None
+    """A channel that receives, with the failure, each message another channel dead-letters."""
+
+
 class LintSettings(Spec):
     """What `converge check` reports: codes turned off, labels and annotations required."""
 
@@ -174,3 +184,5 @@ class ProjectSpec(Spec):
     """Alert rules watching converge's own sidecars and config server."""
     lint: LintSettings = LintSettings()
     """Codes `converge check` does not report, and the labels and annotations alerts need."""
+    notifications: Notifications = Notifications()
+    """Default destinations of daemon events and the dead-letter fallback channel."""

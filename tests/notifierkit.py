@@ -29,10 +29,13 @@ def channel_entry(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def write_bundle(root: Path, channels: Mapping[str, Mapping[str, Any]]) -> Path:
-    """A bundle directory with `reconciler/channels.json` and a manifest listing it."""
+def write_bundle(root: Path, channels: Mapping[str, Mapping[str, Any]], *,
+                 document_extra: Mapping[str, Any] | None = None) -> Path:
+    """A bundle directory with `reconciler/channels.json` and a manifest listing it
+    (`document_extra`: top-level keys such as `eventChannels`, `fallbackChannel`)."""
     document = {"schemaVersion": "converge/reconciler/v1",
-                "channels": [channel_entry(n, s) for n, s in sorted(channels.items())]}
+                "channels": [channel_entry(n, s) for n, s in sorted(channels.items())],
+                **(document_extra or {})}
     data = (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     (root / "reconciler").mkdir(parents=True, exist_ok=True)
     (root / "reconciler" / "channels.json").write_bytes(data)

@@ -2,7 +2,8 @@
 
 Routes name `Channel`s as receivers and time intervals to mute or activate; routing
 tests name the `Channel`s an alert must reach; worker pools name a `HealingPolicy`;
-healing policies name the `Channel`s their events go to. A
+healing policies name the `Channel`s their events go to; the Project names the
+channels daemon events default to and the dead-letter fallback channel. A
 reference to a document that exists but has errors of its own is not reported again.
 
 Fix: correct the name, or add the missing document.
@@ -48,6 +49,21 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
         for i, name in enumerate(policy.spec.alert.channels):
             yield from _resolve(ctx, policy.origin.child("alert", "channels", i), name,
                                 channels, "channel")
+    yield from _project(model, ctx, channels)
+
+
+def _project(model: Model, ctx: Context, channels: set[str] | frozenset[str]
+             ) -> Iterator[Diagnostic]:
+    """The Project's `notifications` channels."""
+    project = model.project
+    if project.origin is None:
+        return
+    for i, name in enumerate(project.event_channels):
+        yield from _resolve(ctx, project.origin.child("notifications", "eventChannels", i),
+                            name, channels, "channel")
+    if project.fallback_channel is not None:
+        yield from _resolve(ctx, project.origin.child("notifications", "fallbackChannel"),
+                            project.fallback_channel, channels, "channel")
 
 
 def _walk(route: Route) -> Iterator[Route]:

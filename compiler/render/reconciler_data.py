@@ -42,7 +42,8 @@ def _by_name(items: tuple[Named, ...]) -> list[Named]:
 
 
 def render(model: Model) -> dict[str, str]:
-    """`reconciler/pools.json`, `healing.json` and `channels.json`."""
+    """`reconciler/pools.json`, `healing.json` and `channels.json` (with the Project's
+    `notifications`: `eventChannels`, `fallbackChannel`, when set)."""
     pools = [{"name": p.name, "specHash": spec_hash(spec_json(p)), "spec": spec_json(p),
               "source": p.origin.document.path} for p in _by_name(model.pools)]
     healing = [{"name": h.name, "spec": spec_json(h), "source": h.origin.document.path}
@@ -56,8 +57,13 @@ def render(model: Model) -> dict[str, str]:
             entry["deliveredBy"] = "notifier"
             entry["path"] = alertmanager.NOTIFIER_PATH + channel.name
         channels.append(entry)
+    document: dict[str, Any] = {"schemaVersion": SCHEMA, "channels": channels}
+    if model.project.event_channels:  # only when set: older notifiers read the same file
+        document["eventChannels"] = list(model.project.event_channels)
+    if model.project.fallback_channel is not None:
+        document["fallbackChannel"] = model.project.fallback_channel
     return {
         "reconciler/pools.json": _dump({"schemaVersion": SCHEMA, "pools": pools}),
         "reconciler/healing.json": _dump({"schemaVersion": SCHEMA, "policies": healing}),
-        "reconciler/channels.json": _dump({"schemaVersion": SCHEMA, "channels": channels}),
+        "reconciler/channels.json": _dump(document),
     }

@@ -89,6 +89,34 @@ class Channel:
         return self.delivered_by == "notifier"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Defaults:
+    """The Project's `notifications`, as `channels.json` carries them."""
+
+    event_channels: tuple[str, ...] = ()
+    """Where an event goes that names no deliverable channel and no route takes."""
+    fallback_channel: str | None = None
+    """Where a dead-lettered message is reported, with its failure."""
+
+
+def parse_defaults(data: bytes) -> Defaults:
+    """The `eventChannels` and `fallbackChannel` of a channels document (absent: none).
+
+    Raises:
+        ChannelsError: not JSON.
+    """
+    try:
+        document = json.loads(data)
+    except ValueError as error:
+        raise ChannelsError(f"channels.json is not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ChannelsError(f"channels.json is not a {SCHEMA} channels document")
+    names = document.get("eventChannels") or []
+    fallback = document.get("fallbackChannel")
+    return Defaults(event_channels=tuple(str(n) for n in names if isinstance(n, str)),
+                    fallback_channel=fallback if isinstance(fallback, str) else None)
+
+
 def _resolve(reference: Any, *, env: Lookup, file: Lookup) -> str | None:
     if isinstance(reference, dict) and isinstance(reference.get("env"), str):
         return env(reference["env"])

@@ -82,11 +82,13 @@ class NotifierDaemon:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.outbox: Outbox | None = None
         self.notifier: Notifier | None = None
+        self._defaults = channels.Defaults()
 
     def _load(self) -> dict[str, channels.Channel]:
         data, version = self._source.fetch()
         found = channels.parse(data, env=self._secrets.env, file=self._secrets.file,
                                base_urls=self.settings.base_urls)
+        self._defaults = channels.parse_defaults(data)
         self.runtime.status.update({"bundle": self.settings.bundle, "bundleHash": version})
         broken = {name: c.problem for name, c in found.items() if c.problem}
         self.runtime.status.set("ChannelsReady", not broken,
@@ -98,10 +100,13 @@ class NotifierDaemon:
         """The `bundle` loop's step (a worker thread)."""
         found = self._load()
         loop, notifier = self._loop, self.notifier
-        if loop is None or notifier is None or found == notifier.channels:
+        defaults = self._defaults
+        if loop is None or notifier is None or (found == notifier.channels
+                                                and defaults == notifier.defaults):
             return
 
         async def apply() -> None:
+            notifier.defaults = defaults
             notifier.set_channels(found)
             log.info("notifier loaded %d channels", len(found),
                      extra={"event": "channels", "channels": sorted(found)})
@@ -143,6 +148,7 @@ class NotifierDaemon:
             status.set(conditions.READY, False, "NoChannels", str(error))
             log.error("notifier cannot read its channels yet: %s", error,
                       extra={"event": "no-channels", "error": str(error)})
+        self.notifier.defaults = self._defaults
         await self.notifier.start(found)
         self.runtime.add_loop("bundle", self._reload_step,
                               LoopSettings(interval=settings.reload_interval,

@@ -14,7 +14,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from converge.reconciler.core import redact
@@ -69,6 +69,10 @@ class Intake:
                 pass
 
 
+DeadLetterHook = Callable[[str, str, str, int, str], Awaitable[None]]
+"""Called with (channel, kind, body, message id, reason) after a message is dead-lettered."""
+
+
 class HttpPort(Protocol):
     async def send(self, request: HttpRequest) -> HttpAnswer: ...
 
@@ -103,7 +107,8 @@ class Worker:
     def __init__(self, *, channel: Channel, outbox: Outbox, http: HttpPort, mail: MailPort,
                  metrics: NotifierMetrics, retry: policy.RetryPolicy,
                  intake: Intake | None = None,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 on_dead: DeadLetterHook | None = None) -> None:
         self.channel = channel
         self.state = ChannelState()
         self._outbox = outbox
@@ -113,6 +118,7 @@ class Worker:
         self._retry = retry
         self._wall = wall
         self._intake = intake or Intake()
+        self._on_dead = on_dead
         self._wake = asyncio.Event()
         self._stopping = False
         self._bucket: TokenBucket | None = None
@@ -258,6 +264,13 @@ class Worker:
                   self.channel.name, head.id, reason,
                   extra={"channel": self.channel.name, "event": "dead-lettered",
                          "message_id": head.id, "error": reason})
+        if self._on_dead is not None:
+            try:
+                await self._on_dead(self.channel.name, head.kind, head.body, head.id, reason)
+            except Exception as error:  # the report is best effort; the letter is kept
+                log.error("notifier could not report dead letter %d to the fallback "
+                          "channel: %s", head.id, error,
+                          extra={"event": "fallback-failed", "message_id": head.id})
 
     def _delivered(self, head: Stored) -> None:
         now = self._wall()

@@ -29,6 +29,13 @@ class NotifierMetrics:
         self.rejected = Counter(n("rejected_total"), "Requests refused (bad payload, no "
                                 "alerts, unknown channel, outbox failure).", ["reason"],
                                 registry=registry)
+        self.events_undeliverable = Counter(
+            n("events_undeliverable_channels_total"), "Channels named by events that cannot "
+            "take events here (the other copies are delivered).", registry=registry)
+        self.events_without_destination = Counter(
+            n("events_without_destination_total"), "Daemon events no channel took (none "
+            "named, routed or set as the Project's eventChannels).", ["level"],
+            registry=registry)
         self.delivered = Counter(n("delivered_total"), "Messages delivered (every part).",
                                  ["channel"], registry=registry)
         self.parts = Counter(n("parts_sent_total"), "Requests the vendor accepted.",

@@ -17,7 +17,7 @@ from typing import Any
 
 from converge.reconciler.core.status import Status
 from converge.reconciler.notifier import delivery, intake, policy
-from converge.reconciler.notifier.channels import Channel
+from converge.reconciler.notifier.channels import Channel, Defaults
 from converge.reconciler.notifier.metrics import NotifierMetrics
 from converge.reconciler.notifier.outbox import NewMessage, Outbox
 
@@ -35,10 +35,13 @@ class Accepted:
     """Channels a message was stored for."""
     deduplicated: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
+    undeliverable: tuple[str, ...] = ()
+    """Channels an event named that this notifier cannot deliver events to."""
 
     def to_json(self) -> dict[str, Any]:
         return {"accepted": len(self.stored), "channels": list(self.stored),
-                "deduplicated": list(self.deduplicated), "skipped": list(self.skipped)}
+                "deduplicated": list(self.deduplicated), "skipped": list(self.skipped),
+                "undeliverable": list(self.undeliverable)}
 
 
 class UnknownChannel(LookupError):
@@ -57,6 +60,8 @@ class Notifier:
         self.metrics = metrics
         self.status = status
         self.channels: dict[str, Channel] = {}
+        self.defaults = Defaults()
+        """Where events nothing routes go; where dead letters are reported."""
         self.workers: dict[str, delivery.Worker] = {}
         self.possible_duplicates = 0
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -96,7 +101,8 @@ class Notifier:
                 continue
             worker = delivery.Worker(channel=channel, outbox=self.outbox, http=self._http,
                                      mail=self._mail, metrics=self.metrics, retry=self._retry,
-                                     intake=self.intake, wall=self._wall)
+                                     intake=self.intake, wall=self._wall,
+                                     on_dead=self._dead_lettered)
             self.workers[name] = worker
             self._tasks[name] = asyncio.get_running_loop().create_task(
                 self._run(worker), name=f"notifier-{name}")
@@ -150,26 +156,64 @@ class Notifier:
         return await self._store([(channel_name, "alertmanager", payload)], raw=raw)
 
     async def accept_event(self, body: Any) -> Accepted:
-        """Store one daemon event for each channel it routes to.
+        """Store one daemon event for each channel it routes to: the channels it names that
+        can take events, those whose `events` route takes it, else the Project's
+        `eventChannels`. A named channel that cannot take events (PagerDuty, or one this
+        notifier does not know) is reported in `undeliverable`, never a reason to lose the
+        other copies; an event with no destination at all is logged and counted.
 
         Raises:
-            intake.IntakeError: not a valid event, or a named channel does not exist.
+            intake.IntakeError: not a valid event.
             outbox.OutboxError: it could not be stored.
         """
         event = intake.event(body)
-        unknown = [name for name in event["channels"] if name not in self.channels]
-        if unknown:
-            raise intake.IntakeError(f"unknown channels: {', '.join(unknown)}")
+        undeliverable = tuple(sorted({n for n in event["channels"] if n not in self.channels}))
+        if undeliverable:
+            self.metrics.events_undeliverable.inc(len(undeliverable))
+            log.warning("notifier cannot deliver %s's event %r to %s (not a channel that "
+                        "takes events); delivering to the others", event["source"],
+                        event["title"], ", ".join(undeliverable),
+                        extra={"event": "undeliverable-channels",
+                               "channels": list(undeliverable)})
         targets = intake.event_channels(event, {n: c.events for n, c in self.channels.items()})
+        if not targets:
+            targets = [n for n in self.defaults.event_channels if n in self.channels]
+        if not targets:
+            self.metrics.events_without_destination.labels(event["level"]).inc()
+            log.warning("notifier has no destination for %s's %s event %r: no channel named, "
+                        "routed or set as the Project's notifications.eventChannels",
+                        event["source"], event["level"], event["title"],
+                        extra={"event": "no-destination", "source": event["source"]})
+            return Accepted(undeliverable=undeliverable)
         wanted = [n for n in targets
                   if event["status"] != "resolved" or self.channels[n].send_resolved]
         for name in sorted(set(targets) - set(wanted)):
             self.metrics.skipped.labels(name).inc()
         skipped = tuple(sorted(set(targets) - set(wanted)))
         if not wanted:
-            return Accepted(skipped=skipped)
+            return Accepted(skipped=skipped, undeliverable=undeliverable)
         accepted = await self._store([(name, "event", event) for name in wanted])
-        return dataclasses.replace(accepted, skipped=skipped)
+        return dataclasses.replace(accepted, skipped=skipped, undeliverable=undeliverable)
+
+    async def _dead_lettered(self, channel: str, kind: str, body: str, message_id: int,
+                             reason: str) -> None:
+        """Report a dead letter of `channel` to the fallback channel, with its failure."""
+        fallback = self.defaults.fallback_channel
+        if fallback is None or fallback == channel or fallback not in self.channels:
+            return
+        summary = _summary({"kind": kind, "body": body})
+        report = {"level": "error", "source": "notifier", "status": "firing",
+                  "title": f"undeliverable to {channel}: {summary}",
+                  "text": f"Delivery to channel {channel} failed permanently (message "
+                          f"{message_id}, now a dead letter): {reason}",
+                  "labels": {"channel": channel, "type": "dead-letter",
+                             "message_id": str(message_id)},
+                  "channels": [fallback]}
+        await self._store([(fallback, "event", report)])
+        log.warning("notifier reported dead letter %d of %s to fallback channel %s",
+                    message_id, channel, fallback,
+                    extra={"event": "fallback", "channel": channel, "fallback": fallback,
+                           "message_id": message_id})
 
     async def _store(self, items: list[tuple[str, str, dict[str, Any]]], *,
                      raw: str | None = None) -> Accepted:
