@@ -11,11 +11,13 @@ promtool and vmalert exactly like the rule files, and equivalence with the file 
 from __future__ import annotations
 
 import base64
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import bundles
+import jsonschema
 import k8sschemas
 import pytest
 import realtools
@@ -50,9 +52,26 @@ def example() -> bundle.Bundle:
     return bundles.build(sources.read_directory(EXAMPLE))
 
 
+SECRET_WARNING = ("converge.yaml:25:5: target/kubernetes-incomplete: the Alertmanager Secret "
+                  "holds the secrets of 8 channel(s) (dba-email, deadmans-switch, "
+                  "opsgenie-dba, pagerduty-oncall, platform-webhook, slack-platform, "
+                  "team-email, telegram-sre) as placeholders that nothing resolves in a "
+                  "cluster: fill them in where you apply it")
+
+
+def _build(files: list[sources.SourceFile]) -> bundle.Bundle:
+    """The bundle of the variant, whose one diagnostic is the Secret's placeholders."""
+    result = pipeline.check(files)
+    assert [f"{d.path}:{d.line}:{d.column}: {d.code}: {d.message}"
+            for d in result.diagnostics] == [SECRET_WARNING]
+    assert result.model is not None
+    return bundle.build(render.render(result.model), result.model, version=bundles.VERSION,
+                        source=None)
+
+
 @pytest.fixture(scope="module")
 def k8s() -> bundle.Bundle:
-    return bundles.build(sources.read_directory(EXAMPLE_K8S))
+    return _build(sources.read_directory(EXAMPLE_K8S))
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +127,8 @@ def test_documents_that_name_no_kubernetes_target_compile_as_today(
 
 
 def test_the_output_is_byte_stable() -> None:
-    first = bundles.build(sources.read_directory(EXAMPLE_K8S))
-    second = bundles.build(list(reversed(sources.read_directory(EXAMPLE_K8S))))
+    first = _build(sources.read_directory(EXAMPLE_K8S))
+    second = _build(list(reversed(sources.read_directory(EXAMPLE_K8S))))
     assert first.files == second.files
 
 
@@ -681,3 +700,35 @@ def test_an_older_keda_gets_what_it_knows_and_a_warning_for_the_rest() -> None:
     assert any("a 'total' metric needs metricType, KEDA 2.7" in line for line in found)
     assert obj is not None and "fallback" not in obj["spec"]
     assert all(set(t) == {"type", "metadata"} for t in obj["spec"]["triggers"])
+
+
+def test_the_manifest_lists_the_kubernetes_files_and_validates(k8s: bundle.Bundle) -> None:
+    schema = json.loads((ROOT / "specs" / "schema" / "manifest.json").read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(k8s.manifest), key=str)
+    assert not errors, errors[0].message
+    entries = {e["path"]: e for e in k8s.manifest["files"] if e["target"] == "kubernetes"}
+    assert sorted(entries) == sorted(p for p in k8s.files if p.startswith("kubernetes/"))
+    assert k8s.manifest["targets"]["kubernetes"]["hash"] == bundle.pairs_hash(
+        {path: entry["sha256"] for path, entry in entries.items()})
+
+
+@pytest.mark.parametrize(("targets", "expected"), [
+    pytest.param({"prometheus": {"enabled": False}, "prometheusOperator": {}},
+                 ["prometheusOperator: {} | no PrometheusRule is rendered: they hold the "
+                  "prometheus target's rule files, and targets.prometheus is disabled"],
+                 id="no-prometheus"),
+    pytest.param({"vmalert": {"enabled": False}, "victoriaMetricsOperator": {}},
+                 ["victoriaMetricsOperator: {} | no VMRule is rendered: they hold the vmalert "
+                  "target's rule files, and targets.vmalert is disabled"], id="no-vmalert"),
+    pytest.param({"alertmanager": {"enabled": False}, "prometheusOperator": {}},
+                 ["prometheusOperator: {} | no Alertmanager object is rendered: "
+                  "targets.alertmanager is disabled"], id="no-alertmanager"),
+    pytest.param({"prometheusOperator": {"alertmanager": "none"}}, [], id="none-asked"),
+])
+def test_a_kubernetes_target_that_renders_less_says_so(targets: dict[str, Any],
+                                                       expected: list[str]) -> None:
+    text = bundles.spec_text([bundles.document("Project", "p", {"targets": targets})])
+    result = pipeline.check([sources.SourceFile("converge.yaml", text.encode())])
+    lines = text.splitlines()
+    assert [f"{lines[d.line - 1].strip()} | {d.message}" for d in result.diagnostics
+            if d.code == "target/kubernetes-incomplete"] == expected
