@@ -83,7 +83,8 @@ def diff_command(path: Path, base_ref: str, head_ref: str | None, output_format:
         click.echo(fail(failures, context), nl=False)
         raise SystemExit(EXIT_ERROR)
     assert base.side is not None and head.side is not None
-    found = diff_model.compute(base.side, head.side)
+    found = diff_model.compute(base.side, head.side, warnings=diff_model.new_warnings(
+        base.result.diagnostics, head.result.diagnostics))
     click.echo(render(found, context), nl=False)
     raise SystemExit(EXIT_CHANGED if found.changed else EXIT_SAME)
 

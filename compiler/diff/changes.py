@@ -43,10 +43,13 @@ class RuleChange:
     """The group it came from, when it moved."""
     targets: tuple[str, ...]
     fields: tuple[FieldChange, ...] = ()
+    labels: str = ""
+    """`{severity="critical"}`: the labels that tell it from rules of the same name in its
+    group (hand-written tiers), else empty."""
 
     @property
     def title(self) -> str:
-        return f"{self.name} ({self.tier})" if self.tier else self.name
+        return _title(self.name, self.tier, self.labels)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,10 +73,12 @@ class AlertRouting:
     group: str
     before: tuple[str, ...] | None
     after: tuple[str, ...] | None
+    labels: str = ""
+    """As `RuleChange.labels`."""
 
     @property
     def title(self) -> str:
-        return f"{self.name} ({self.tier})" if self.tier else self.name
+        return _title(self.name, self.tier, self.labels)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -119,3 +124,8 @@ class TargetSummary:
     @property
     def changed(self) -> bool:
         return any(counts for _, counts in self.counts)
+
+
+def _title(name: str, tier: str | None, labels: str) -> str:
+    shown = f"{name} {labels}" if labels else name
+    return f"{shown} ({tier})" if tier else shown

@@ -52,3 +52,31 @@ def nested_changes(before: Any, after: Any, field: str = "", *,
             found.extend(nested_changes(b, a, f"{field}[{index}]", sort_keys=sort_keys))
         return found
     return [FieldChange(field or "value", text(before), text(after))]
+
+
+def changed_lines(before: str, after: str, *, context: int = 1) -> list[tuple[str, str]]:
+    """The lines that differ between two texts, with `context` lines around them:
+    (mark, line) with mark "-", "+", " " (unchanged) or "…" (lines left out)."""
+    import difflib
+
+    old, new = before.splitlines(), after.splitlines()
+    found: list[tuple[str, str]] = []
+    for index, group in enumerate(difflib.SequenceMatcher(None, old, new).get_grouped_opcodes(
+            context)):
+        if index or group[0][1] > 0:
+            found.append(("…", ""))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                found += [(" ", line) for line in old[i1:i2]]
+                continue
+            found += [("-", line) for line in old[i1:i2]]
+            found += [("+", line) for line in new[j1:j2]]
+    if found and found[-1][0] != "…" and old and new and not _ends_at(found, old, new):
+        found.append(("…", ""))
+    return found
+
+
+def _ends_at(found: list[tuple[str, str]], old: list[str], new: list[str]) -> bool:
+    """Whether the last shown line is the last line of either text."""
+    mark, line = found[-1]
+    return (mark in (" ", "-") and line == old[-1]) or (mark in (" ", "+") and line == new[-1])

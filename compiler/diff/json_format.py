@@ -30,6 +30,7 @@ def render(diff: BundleDiff, context: Context) -> str:
         "rules": [_rule(c) for c in diff.rules],
         "routing": {
             "alerts": [{"name": a.name, "tier": a.tier, "group": a.group,
+                        **({"labels": a.labels} if a.labels else {}),
                         "before": _list(a.before), "after": _list(a.after)}
                        for a in diff.alerts],
             "routes": _items(diff.routes),
@@ -40,6 +41,10 @@ def render(diff: BundleDiff, context: Context) -> str:
         "reconciler": _items(diff.reconciler),
         "files": [_file(f) for f in diff.files],
     }
+    if diff.warnings:  # only then, so documents without them keep their shape
+        document["newWarnings"] = [
+            {"path": d.path, "line": d.span.line if d.span else None, "code": d.code,
+             "severity": d.severity.value, "message": d.message} for d in diff.warnings]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -88,4 +93,5 @@ def _items(items: Iterable[ItemChange]) -> list[dict[str, Any]]:
 def _rule(change: RuleChange) -> dict[str, Any]:
     return {"status": change.status.value, "kind": change.kind, "name": change.name,
             "tier": change.tier, "group": change.group, "fromGroup": change.from_group,
+            **({"labels": change.labels} if change.labels else {}),
             "targets": list(change.targets), "fields": _fields(change.fields)}

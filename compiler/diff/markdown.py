@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from converge.compiler.diff import files
 from converge.compiler.diff.changes import FieldChange, FileChange, ItemChange, RuleChange, Status
+from converge.compiler.diff.fields import changed_lines
 from converge.compiler.diff.model import BundleDiff
 from converge.compiler.diff.report import (
     Context,
@@ -49,8 +50,11 @@ def render(diff: BundleDiff, context: Context, *, limit: int = LIMIT) -> str:
     blocks = ["\n".join(head) + "\n"]
     blocks.extend(_section("Rule groups", _items(diff.groups)))
     blocks.extend(_section("Rules", _rules(diff.rules)))
+    blocks.extend(_section("New warnings", _warnings(diff)))
     blocks.extend(_section("Routing impact", _alerts(diff),
-                           "| alert | group | before | after |\n|---|---|---|---|\n"))
+                           "Receivers each alert can reach (its labels decide which):\n\n"
+                           "| alert | group | can reach before | can reach after |\n"
+                           "|---|---|---|---|\n"))
     for title, items in (("Routes", diff.routes), ("Receivers", diff.receivers),
                          ("Inhibit rules", diff.inhibit_rules),
                          ("Time intervals", diff.time_intervals),
@@ -128,8 +132,14 @@ def _fields(fields: Iterable[FieldChange], status: Status) -> Iterator[str]:
             shown = f.after if f.after is not None else f.before or ""
             yield f"  - {f.field}: {code(shown)}{note}"
         elif "\n" in before + after or len(before) + len(after) > 2 * _INLINE:
-            lines = [f"-{line}" for line in before.splitlines()] if f.before is not None else []
-            lines += [f"+{line}" for line in after.splitlines()] if f.after is not None else []
+            if f.before is not None and f.after is not None:  # only the lines that differ
+                lines = [("@@ … @@" if mark == "…" else f"{mark}{line}")
+                         for mark, line in changed_lines(before, after)]
+            else:
+                lines = [f"-{line}" for line in before.splitlines()] if f.before is not None \
+                    else []
+                lines += [f"+{line}" for line in after.splitlines()] if f.after is not None \
+                    else []
             body = "\n".join(lines)
             fence = _fence(body)
             yield f"  - {f.field}:{note}\n\n    {fence}diff\n" + "".join(
@@ -140,7 +150,8 @@ def _fields(fields: Iterable[FieldChange], status: Status) -> Iterator[str]:
 
 def _rules(changes: Iterable[RuleChange]) -> Iterator[str]:
     for c in changes:
-        title = code(c.name) + (f" ({c.tier})" if c.tier else "")
+        title = code(c.name) + (f" {code(c.labels)}" if c.labels else "") + (
+            f" ({c.tier})" if c.tier else "")
         kind = "" if c.kind == "alert" else "record "
         if c.status is Status.MOVED:
             where = f"moved from {code(c.from_group or '')} to {code(c.group)}"
@@ -156,9 +167,17 @@ def _items(items: Iterable[ItemChange]) -> Iterator[str]:
                          *_fields(item.fields, item.status)])
 
 
+def _warnings(diff: BundleDiff) -> Iterator[str]:
+    for d in diff.warnings:
+        where = f"{d.path}:{d.span.line}" if d.span is not None else d.path
+        yield f"- {code(where)}: {d.severity.value}[{code(d.code)}] {d.message}"
+
+
 def _alerts(diff: BundleDiff) -> Iterator[str]:
     for alert in diff.alerts:
-        title = code(alert.name, table=True) + (f" ({alert.tier})" if alert.tier else "")
+        title = code(alert.name, table=True) + (
+            f" {code(alert.labels, table=True)}" if alert.labels else "") + (
+            f" ({alert.tier})" if alert.tier else "")
         before = _receivers(alert.before, alert.after, "~~")
         after = _receivers(alert.after, alert.before, "**")
         yield f"| {title} | {code(alert.group, table=True)} | {before} | {after} |"

@@ -8,9 +8,10 @@ field level, routing impact, Alertmanager structure, reconciler data, rendered f
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from converge.compiler import bundle
+from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.diff import alertmanager, files, reconciler, routing, rules
 from converge.compiler.diff.changes import (
     AlertRouting,
@@ -55,6 +56,9 @@ class BundleDiff:
     time_intervals: tuple[ItemChange, ...]
     reconciler: tuple[ItemChange, ...]
     files: tuple[FileChange, ...]
+    warnings: tuple[Diagnostic, ...] = ()
+    """Warnings (and notes) `converge check` reports on the head side and not on the base:
+    what the change introduces."""
 
     @property
     def changed(self) -> bool:
@@ -62,12 +66,21 @@ class BundleDiff:
         return bool(self.files)
 
 
-def compute(base: Side, head: Side) -> BundleDiff:
-    """Everything that differs from `base` to `head`."""
+def new_warnings(base: Iterable[Diagnostic], head: Iterable[Diagnostic]
+                 ) -> tuple[Diagnostic, ...]:
+    """The warnings and notes of `head` that `base` does not have (by file, code and
+    message: a line moved by the change is the same warning)."""
+    before = {(d.path, d.code, d.message) for d in base}
+    return tuple(d for d in head if d.severity is not Severity.ERROR
+                 and (d.path, d.code, d.message) not in before)
+
+
+def compute(base: Side, head: Side, *, warnings: tuple[Diagnostic, ...] = ()) -> BundleDiff:
+    """Everything that differs from `base` to `head`; `warnings`: see `new_warnings`."""
     changed_files = files.compare(base.files, head.files)
     if not changed_files:
         return BundleDiff(base.bundle_hash, head.bundle_hash, (), (), (), (), (), (), (), (),
-                          (), ())
+                          (), (), warnings)
     pairs = rules.pair(base.model, head.model, same_groups=_alike(base, head))
     structure = alertmanager.compare(base.files, head.files)
     daemons = reconciler.compare(base.files, head.files)
@@ -98,6 +111,7 @@ def compute(base: Side, head: Side) -> BundleDiff:
         time_intervals=structure.time_intervals,
         reconciler=tuple(daemons),
         files=tuple(changed_files),
+        warnings=warnings,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 
 from converge.compiler import exprs
+from converge.compiler.diff import rules
 from converge.compiler.diff.changes import AlertRouting
 from converge.compiler.diff.rules import Pair
 from converge.compiler.evaluate import routes
@@ -25,6 +26,8 @@ def impact(pairs: Iterable[Pair], base: Model, head: Model) -> list[AlertRouting
     """Alerts whose set of receivers differs, plus new and removed alerts with theirs."""
     everything = (_tree(base) != _tree(head)
                   or base.project.external_labels != head.project.external_labels)
+    pairs = list(pairs)
+    apart = rules.distinct_labels(pairs)
     found = []
     for p in pairs:
         placed = p.head or p.base
@@ -35,7 +38,7 @@ def impact(pairs: Iterable[Pair], base: Model, head: Model) -> list[AlertRouting
         after = receivers(head, p.head.rule) if p.head else None
         if before is None or after is None or set(before) != set(after):
             found.append(AlertRouting(placed.rule.name, placed.rule.tier, placed.group,
-                                      before, after))
+                                      before, after, apart.get(id(placed.rule), "")))
     return sorted(found, key=lambda a: (a.group, a.name, _TIER_RANK.get(a.tier or "", -1)))
 
 

@@ -70,7 +70,10 @@ def pair(base: Model, head: Model, *, same_groups: Collection[str] = ()) -> list
 
 def changes(pairs: Iterable[Pair]) -> list[RuleChange]:
     """What differs for every pair that is not the same, sorted by group, name, tier."""
-    found = [_change(p) for p in pairs if not p.same]
+    pairs = list(pairs)
+    apart = distinct_labels(pairs)
+    found = [dataclasses.replace(c, labels=apart.get(id(_rule_of(p)), ""))
+             for p in pairs if not p.same for c in (_change(p),)]
     return sorted(found, key=lambda c: (c.group, c.name, _TIER_RANK.get(c.tier or "", -1),
                                         c.status.value))
 
@@ -160,6 +163,35 @@ def _view(p: Placed, target: str) -> Hashable:
 
 def _frozen(value: Mapping[str, Any]) -> str:
     return json.dumps(value, sort_keys=True, default=str) if value else ""
+
+
+def distinct_labels(pairs: Iterable[Pair]) -> dict[int, str]:
+    """For each rule that shares kind, name and tier with another of its group (on its
+    side), the labels that tell them apart (`{severity="critical"}`), by `id` of the rule."""
+    pairs = list(pairs)
+    found: dict[int, str] = {}
+    for side in ([p.base for p in pairs if p.base], [p.head for p in pairs if p.head]):
+        alike: dict[tuple[str, str, str, str | None], list[Rule]] = defaultdict(list)
+        for placed in side:
+            rule = placed.rule
+            alike[placed.group, rule.kind, rule.name, rule.tier].append(rule)
+        for same in alike.values():
+            if len(same) < 2:
+                continue
+            keys = sorted({k for r in same for k in r.labels
+                           if len({other.labels.get(k) for other in same}) > 1})
+            for rule in same:
+                if keys:
+                    found[id(rule)] = "{" + ", ".join(
+                        f"{k}={json.dumps(rule.labels.get(k, ''), ensure_ascii=False)}"
+                        for k in keys) + "}"
+    return found
+
+
+def _rule_of(p: Pair) -> Rule:
+    placed = p.head or p.base
+    assert placed is not None
+    return placed.rule
 
 
 def _change(p: Pair) -> RuleChange:

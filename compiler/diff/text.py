@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from converge.compiler.diff import files
 from converge.compiler.diff.changes import FieldChange, ItemChange, RuleChange, Status
+from converge.compiler.diff.fields import changed_lines
 from converge.compiler.diff.model import BundleDiff
 from converge.compiler.diff.report import (
     Context,
@@ -34,7 +35,9 @@ def render(diff: BundleDiff, context: Context) -> str:
     lines.extend(f"{t.target:<{width}}  {summary_text(t)}" for t in diff.targets)
     lines.extend(_section("Rule groups", _items(diff.groups)))
     lines.extend(_section("Rules", _rules(diff.rules)))
-    lines.extend(_section("Routing impact", _alerts(diff)))
+    lines.extend(_section("New warnings", _warnings(diff)))
+    lines.extend(_section("Routing impact (the receivers each alert can reach)",
+                          _alerts(diff)))
     for title, items in (("Routes", diff.routes), ("Receivers", diff.receivers),
                          ("Inhibit rules", diff.inhibit_rules),
                          ("Time intervals", diff.time_intervals),
@@ -71,8 +74,12 @@ def _fields(fields: Iterable[FieldChange], indent: str, status: Status) -> Itera
                 yield f"{indent}{f.field}: {shown}{note}"
         elif "\n" in before + after or len(before) + len(after) > 2 * _INLINE:
             yield f"{indent}{f.field}:{note}"
-            yield from (f"{indent}  - {line}" for line in before.splitlines())
-            yield from (f"{indent}  + {line}" for line in after.splitlines())
+            if f.before is not None and f.after is not None:  # only the lines that differ
+                yield from (f"{indent}  {mark} {line}".rstrip()
+                            for mark, line in changed_lines(before, after))
+            else:
+                yield from (f"{indent}  - {line}" for line in before.splitlines())
+                yield from (f"{indent}  + {line}" for line in after.splitlines())
         else:
             yield f"{indent}{f.field}: {before} → {after}{note}"
 
@@ -91,6 +98,12 @@ def _items(items: Iterable[ItemChange]) -> Iterator[str]:
     for item in items:
         yield f"  {_MARKS[item.status]} {item.kind} {item.name}"
         yield from _fields(item.fields, "      ", item.status)
+
+
+def _warnings(diff: BundleDiff) -> Iterator[str]:
+    for d in diff.warnings:
+        where = f"{d.path}:{d.span.line}" if d.span is not None else d.path
+        yield f"  {where}: {d.severity.value}[{d.code}]: {d.message}"
 
 
 def _alerts(diff: BundleDiff) -> Iterator[str]:
