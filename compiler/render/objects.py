@@ -24,6 +24,8 @@ SHA256 = "converge/sha256"
 target file's exact bytes, as listed in the manifest of a bundle that renders it too)."""
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"})
+"""Identifiers a YAML 1.1 reader (go-yaml in kubectl, PyYAML) takes for booleans or null."""
 
 
 class Lines(YamlText):
@@ -65,8 +67,8 @@ def _prepared(value: Any) -> Any:
     if isinstance(value, YamlText):
         return value
     if isinstance(value, Mapping):
-        return {(key if _IDENT.match(key) else quote(key)): _prepared(item)
-                for key, item in value.items()}
+        return {(key if _IDENT.match(key) and key.lower() not in _YAML11_WORDS
+                 else quote(key)): _prepared(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_prepared(item) for item in value]
     return quote(value)
