@@ -12,6 +12,7 @@ import bisect
 import dataclasses
 import functools
 import gc
+import itertools
 import re
 from sys import intern
 from typing import Any
@@ -480,6 +481,8 @@ def _parse_hint(message: str, line: str, column: int) -> str:
 
 
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_OTHER_BREAK = re.compile("[\r\x85\u2028\u2029]")
+"""Line breaks other than LF (most files have none: their line index is built faster)."""
 
 
 def split_lines(text: str) -> list[str]:
@@ -504,7 +507,11 @@ class LineIndex:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
+        if _OTHER_BREAK.search(text) is None:  # only LF: lengths of lines, summed in C
+            self.starts = [0, *itertools.accumulate(map((1).__add__,
+                                                        map(len, text.split("\n")[:-1])))]
+        else:
+            self.starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
         self._lines: list[str] | None = None
 
     @property
