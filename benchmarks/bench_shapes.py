@@ -37,6 +37,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -244,6 +245,44 @@ def table(results: dict[str, dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+_WRAPPER = """#!{python}
+# converge as committed at {commit}, exported here by bench_shapes.py --at
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path
+                    if "editable" not in getattr(f, "__module__", "")
+                    and "editable" not in getattr(f, "__name__", "")
+                    and "editable" not in type(f).__module__]
+sys.path.insert(0, {root!r})
+from converge.compiler.commands.main import main
+sys.argv[0] = "converge"
+sys.exit(main())
+"""
+
+
+def export(ref: str, workdir: Path) -> tuple[str, str]:
+    """`ref`'s converge exported from Git (the shared working tree may hold others'
+    unfinished edits): the path of a `converge` that runs it, and the commit."""
+    commit = harness._git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    if not commit:
+        raise SystemExit(f"bench_shapes.py: no commit {ref!r}")
+    root = workdir / f"at-{commit[:12]}"
+    if not (root / "converge").is_dir():
+        staging = Path(tempfile.mkdtemp(prefix="at-", dir=workdir))
+        (staging / "converge").mkdir()
+        archive = subprocess.run(["git", "-C", str(harness.ROOT), "archive", commit, "compiler",
+                                  "specs", "templates", "reconciler"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(staging / "converge")], input=archive,
+                       check=True)
+        (staging / "converge" / "__init__.py").write_text("", encoding="utf-8")
+        os.replace(staging, root)
+    script = root / "converge-at"
+    script.write_text(_WRAPPER.format(python=sys.executable, commit=commit, root=str(root)),
+                      encoding="utf-8")
+    script.chmod(0o755)
+    return str(script), commit
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--shapes", default="clean,warnings,small,warm,clean-50k",
@@ -254,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=harness.WORKDIR)
     parser.add_argument("--converge", default=harness.default_converge())
     parser.add_argument("--promtool", default=shutil.which("promtool") or "promtool")
+    parser.add_argument("--at", metavar="REF", default=None,
+                        help="measure converge as committed at REF (exported from Git), not "
+                             "the working tree")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -262,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or args.runs < 1:
         parser.error(f"unknown shapes {unknown}" if unknown else "--runs must be at least 1")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    measured_code: dict[str, object] = {"tree": "working tree",
+                                        "uncommitted_code": harness._uncommitted()}
+    if args.at:
+        args.converge, commit = export(args.at, args.workdir)
+        measured_code = {"tree": f"exported from Git at {args.at}", "commit": commit}
     output = args.output or harness.HERE / "results" / (
         "shapes-1cpu.json" if args.cpus else "shapes.json")
     measured: dict[str, dict[str, object]] = {}
@@ -269,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in names:
             measured[name] = measure(name, args.runs, args)
+            measured[name]["code"] = measured_code
     except (CommandFailed, FileNotFoundError, PermissionError) as error:
         print(f"bench_shapes.py: FAILED: {error}", file=sys.stderr)
         return 1
