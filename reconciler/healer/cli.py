@@ -10,6 +10,7 @@ import click
 
 from converge.compiler.commands import conventions
 from converge.reconciler.core import container_cli
+from converge.specs.common import parse_duration
 
 DEFAULT_DB = "converge-healer.db"
 DEFAULT_LISTEN = "127.0.0.1:9404"
@@ -23,8 +24,11 @@ __all__ = ["healer_group"]
                        db_help="SQLite file: failure records, health, budgets.")
 @click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True,
               help="Checks and restarts run in parallel on this many threads.")
+@click.option("--retention", default="30d", show_default=True, metavar="DURATION",
+              help="Delete resolved failure records older than this (hourly, in the "
+                   "background).")
 @click.pass_context
-def healer_group(ctx: click.Context, /, workers: int, **shared: Any) -> None:
+def healer_group(ctx: click.Context, /, workers: int, retention: str, **shared: Any) -> None:
     """Watch containers, restart failed ones within a budget, record every failure.
 
     Applies the HealingPolicy specs of the bundle to the containers each selects. See
@@ -32,10 +36,16 @@ def healer_group(ctx: click.Context, /, workers: int, **shared: Any) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    try:
+        keep = parse_duration(retention)
+    except ValueError:
+        raise click.BadParameter(f"{retention!r} is not a duration such as 30d",
+                                 param_hint="--retention") from None
     common = container_cli.common(**shared)
     from converge.reconciler.healer import daemon
 
-    raise SystemExit(daemon.run(daemon.Options(common=common, workers=workers)))
+    raise SystemExit(daemon.run(daemon.Options(common=common, workers=workers,
+                                               retention=keep)))
 
 
 @healer_group.command("history")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
 
 from converge.reconciler.core import http
 from converge.reconciler.core.container_daemon import Common, ContainerDaemon
+from converge.reconciler.core.loop import LoopSettings
 from converge.reconciler.healer.bundle import BundleSource
 from converge.reconciler.healer.engine import DockerEngine
 from converge.reconciler.healer.healer import Healer
@@ -25,6 +27,8 @@ from converge.reconciler.healer.probes import Prober
 from converge.reconciler.healer.records import Records
 
 TICK = 0.25
+RETENTION_EVERY = 3600.0
+"""Seconds between two deletions of failure records past the retention."""
 
 _log = logging.getLogger("converge.healer")
 
@@ -35,6 +39,8 @@ __all__ = ["Options", "run"]
 class Options:
     common: Common
     workers: int = 16
+    retention: float = 30 * 86400.0
+    """Seconds failure records are kept (`--retention`)."""
 
 
 def run(options: Options) -> int:
@@ -51,6 +57,14 @@ def run(options: Options) -> int:
     healer = Healer(engine=engine, checker=prober, records=records, outbox=outbox,
                     metrics=metrics, status=shell.runtime.status, policies=shell.current,
                     workers=options.workers)
+
+    def prune() -> None:
+        deleted = records.prune(before=time.time() - options.retention)
+        if deleted:
+            _log.info("healer deleted %d failure records older than the retention", deleted,
+                      extra={"event": "retention", "count": deleted})
+
+    shell.runtime.add_loop("retention", prune, LoopSettings(interval=RETENTION_EVERY))
     return shell.run(loop="heal", step=healer.step, interval=TICK, routes=_routes(records),
                      closing=(healer.close, prober.close, engine.close, records.close))
 

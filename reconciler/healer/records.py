@@ -140,6 +140,13 @@ class Records:
                     inserted.append(int(cursor.lastrowid or 0))
         return inserted
 
+    def prune(self, *, before: float) -> int:
+        """Delete failure records detected before `before` (a Unix time) and resolved (an
+        open incident is kept however old): the healer's retention."""
+        return int(self.store.execute(
+            "DELETE FROM failure_records WHERE detected_at < ? AND resolved_at IS NOT NULL",
+            (before,)).rowcount)
+
     def history(self, *, container: str | None = None, service: str | None = None,
                 limit: int = 50) -> list[dict[str, Any]]:
         """Latest records first; `container` matches an id prefix or a name."""

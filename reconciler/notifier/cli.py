@@ -66,11 +66,14 @@ def _base_urls(ctx: click.Context, param: click.Parameter,
               help="API base URL for a channel type (dingtalk, wecom, feishu), e.g. a proxy.")
 @click.option("--reload-interval", default="30s", show_default=True, callback=_duration,
               metavar="DURATION", help="How often to re-read the bundle's channels.")
+@click.option("--history-retention", default="30d", show_default=True, callback=_duration,
+              metavar="DURATION", help="Delete dead letters older than this (checked every "
+                                       "minute in the background).")
 @secretaccess.options
 @conventions.log_options
 def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | None,
              insecure_no_auth: bool, dedup_window: float, max_age: float, base_urls: dict[str, str],
-             reload_interval: float, log_format: str, log_level: str, secrets_dir: Path | None,
+             reload_interval: float, history_retention: float, log_format: str, log_level: str, secrets_dir: Path | None,
              secret_env_names: tuple[str, ...], secret_env_prefixes: tuple[str, ...]) -> None:
     """Deliver Alertmanager notifications and daemon events without losing any.
 
@@ -95,7 +98,8 @@ def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | 
     logs.configure(daemon="notifier", level=log_level, json_lines=log_format == "json")
     settings = Settings(bundle=bundle, db=db, listen=listen, tokens=tokens,
                         dedup_window=dedup_window, max_age=max_age, base_urls=base_urls,
-                        reload_interval=max(1.0, reload_interval), version=package_version())
+                        reload_interval=max(1.0, reload_interval),
+                        history_retention=history_retention, version=package_version())
     gc.freeze()  # the modules loaded so far leave the collector's scans: shorter pauses
     try:
         access = secretaccess.from_options(secrets_dir=secrets_dir,

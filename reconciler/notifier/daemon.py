@@ -53,6 +53,8 @@ class Settings:
     reload_interval: float = 30.0
     retention: float = 3600.0
     """Seconds delivered messages are kept (at least the dedup window)."""
+    history_retention: float = 30 * 86400.0
+    """Seconds dead letters are kept (`--history-retention`)."""
     grace: float = 20.0
     """Seconds a stopping worker may finish its request in flight."""
     http_timeout: float = 15.0
@@ -126,6 +128,13 @@ class NotifierDaemon:
                 last_prune = time.monotonic()
                 with contextlib.suppress(Exception):
                     await self.outbox.prune(keep=self.settings.retention)
+                with contextlib.suppress(Exception):
+                    pruned = await self.outbox.prune_history(
+                        keep=self.settings.history_retention)
+                    if pruned:
+                        log.info("notifier deleted %d dead letters older than the history "
+                                 "retention", pruned, extra={"event": "retention",
+                                                             "count": pruned})
             await asyncio.sleep(1.0)
 
     async def serve(self, *, stop: asyncio.Event | None = None,

@@ -379,3 +379,19 @@ class Outbox:
         return await self._call(lambda db: int(db.execute(
             "DELETE FROM messages WHERE state = 'delivered' AND finished_at < ?",
             (before,)).rowcount))
+
+    async def prune_history(self, *, keep: float) -> int:
+        """Delete dead letters (and their messages) that failed more than `keep` seconds
+        ago: the notifier's history retention."""
+        before = self._clock() - keep
+
+        def delete(db: sqlite3.Connection) -> int:
+            ids = [row[0] for row in db.execute(
+                "SELECT message_id FROM dead_letters WHERE failed_at < ? LIMIT ?",
+                (before, BATCH * 16))]
+            db.executemany("DELETE FROM dead_letters WHERE message_id = ?",
+                           [(i,) for i in ids])
+            db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+            return len(ids)
+
+        return await self._call(delete)
