@@ -5,16 +5,34 @@ comments, never tokens (the notifier once took `# rotate monthly` for a valid to
 A file with no token is an error: it would lock everybody out, or, read leniently,
 let everybody in. A daemon serving an API refuses to start without a token file unless
 it is told `--insecure-no-auth`, and then `warn_insecure` says so loudly at every start.
+
+The config server's token file may also give each token a scope (`parse_scoped`):
+
+    TOKEN                          # admin, as every token was before scopes
+    TOKEN admin                    # trigger, rollouts, everything
+    TOKEN read                     # the fleet view, history, compiles, the console
+    TOKEN sidecar prod-eu,prod-us  # bundles, and reports for these clusters only
+    sha256:HEX sidecar prod-eu     # the same, the token kept only as its SHA-256
+
+Tokens are kept as SHA-256 digests in memory, whichever way the file gives them, and a
+token is found by comparing its digest with every digest in constant time.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["TokenFileError", "bearer_ok", "parse", "read", "token_ok", "warn_insecure"]
+__all__ = ["SCOPES", "Credential", "Grant", "TokenFileError", "authenticate", "bearer_ok",
+           "bearer_token", "credentials", "digest", "parse", "parse_scoped", "read",
+           "read_scoped", "token_ok", "warn_insecure"]
+
+SCOPES = ("sidecar", "read", "admin")
+"""What a token may do, narrowest first."""
 
 _log = logging.getLogger("converge.auth")
 
@@ -92,3 +110,120 @@ def warn_insecure(daemon: str, *, routes: str = "/api/",
         "; it listens beyond loopback" if exposed else "",
         extra={"event": "insecure-no-auth", "daemon_name": daemon, "routes": routes,
                "exposed": exposed})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Grant:
+    """What one token may do: its scope and, for `sidecar`, the clusters it reports for."""
+
+    scope: str
+    clusters: frozenset[str] = frozenset()
+
+    def allows(self, need: str) -> bool:
+        """Whether this grant covers `need`: `bundles` (any scope), `report` (sidecar or
+        admin; the cluster is checked by `may_report`), `read` or `admin`."""
+        if self.scope == "admin" or need == "bundles":
+            return True
+        if need == "report":
+            return self.scope == "sidecar"
+        return need == "read" and self.scope == "read"
+
+    def may_report(self, cluster_id: str) -> bool:
+        """Whether a report for `cluster_id` may be made with this grant."""
+        return self.scope == "admin" or (self.scope == "sidecar" and cluster_id in self.clusters)
+
+
+ADMIN = Grant("admin")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Credential:
+    """A token as kept: its SHA-256 digest and its grant."""
+
+    digest: bytes
+    grant: Grant = ADMIN
+
+
+def digest(token: str) -> bytes:
+    """The SHA-256 digest a token is kept as."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).digest()
+
+
+def parse_scoped(text: str) -> list[Credential]:
+    """The scoped tokens of a server token file (the format in the module docstring).
+
+    Raises:
+        TokenFileError: no token, an unknown scope, a sidecar token without clusters, a
+            malformed `sha256:` digest.
+    """
+    found: list[Credential] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        token, rest = fields[0], fields[1:]
+        scope = rest[0] if rest else "admin"
+        if scope not in SCOPES:
+            raise TokenFileError(f"line {number}: scope {scope!r} is not one of "
+                                 f"{', '.join(SCOPES)}")
+        clusters = frozenset(c for field in rest[1:] for c in field.split(",") if c)
+        if scope == "sidecar" and not clusters:
+            raise TokenFileError(f"line {number}: a sidecar token names the clusters it "
+                                 "reports for: TOKEN sidecar CLUSTER[,CLUSTER...]")
+        if scope != "sidecar" and len(rest) > 1:
+            raise TokenFileError(f"line {number}: only sidecar tokens name clusters")
+        if token.startswith("sha256:"):
+            hexdigest = token[len("sha256:"):]
+            if len(hexdigest) != 64 or any(c not in "0123456789abcdef" for c in hexdigest):
+                raise TokenFileError(f"line {number}: sha256: takes 64 lowercase hex digits")
+            key = bytes.fromhex(hexdigest)
+        else:
+            key = digest(token)
+        found.append(Credential(key, Grant(scope, clusters)))
+    if not found:
+        raise TokenFileError("holds no token (one token a line; # starts a comment line)")
+    return found
+
+
+def read_scoped(path: Path) -> tuple[Credential, ...]:
+    """The scoped tokens in the file at `path` (`parse_scoped`).
+
+    Raises:
+        TokenFileError: unreadable, not UTF-8, or malformed (the message names it).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TokenFileError(f"{path}: {getattr(error, 'strerror', None) or error}") from None
+    try:
+        return tuple(parse_scoped(text))
+    except TokenFileError as error:
+        raise TokenFileError(f"{path}: {error}") from None
+
+
+def credentials(tokens: Iterable[str | Credential]) -> tuple[Credential, ...]:
+    """Credentials from plain tokens (admin, as before scopes) or credentials."""
+    return tuple(t if isinstance(t, Credential) else Credential(digest(t)) for t in tokens)
+
+
+def authenticate(given: str | None, known: Sequence[Credential]) -> Grant | None:
+    """The grant of the token `given`, or None: its digest is compared with every known
+    digest in constant time, with no early exit."""
+    if not given:
+        return None
+    key = digest(given)
+    grant: Grant | None = None
+    for credential in known:
+        if hmac.compare_digest(key, credential.digest):
+            grant = credential.grant
+    return grant
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return None
+    return credential.strip()

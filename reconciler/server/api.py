@@ -114,6 +114,9 @@ class _Routes:
             report = fleet.SyncReport.model_validate(data)
         except ValueError as error:  # bad JSON or ValidationError (a ValueError)
             return _error(400, _validation_message(error))
+        grant = request.get(auth.GRANT)
+        if grant is not None and not grant.may_report(report.cluster_id):
+            return _error(403, f"this token may not report for cluster {report.cluster_id!r}")
         serving = self.server.record_report(report)
         return web.json_response({"accepted": True, "serving": serving})
 

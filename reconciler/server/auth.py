@@ -6,7 +6,12 @@ one for the API, one for the console (a browser cannot send a bearer header, so
 Health, status and metrics stay open; the webhook carries its own signature instead of a
 token.
 
-The session cookie never holds the token: it is `<expiry>.<HMAC-SHA256(token,
+Each token has a scope (`tokens.Grant`): `needed` says which one a route asks for; a
+token without it gets 403. Sidecar tokens fetch bundles and report for their own clusters
+(`api` checks the cluster); read tokens also see the fleet, history and console; admin
+tokens also trigger.
+
+The session cookie never holds the token: it is `<expiry>.<HMAC-SHA256(SHA-256(token),
 "converge-console|<expiry>")>`, valid for `SESSION_SECONDS` and for the console only, so
 a leaked cookie neither reveals a token nor opens the API, and removing a token from the
 token file ends its sessions. It is `Secure` when the request came over TLS: directly,
@@ -33,6 +38,8 @@ COOKIE = "converge_session"
 SESSION_SECONDS = 12 * 3600
 """How long a console sign-in lasts."""
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="converge"'}
+GRANT = web.RequestKey("converge.grant", tokens_.Grant)
+"""The request key under which the middleware leaves the caller's `tokens.Grant`."""
 
 
 TokenFileError = tokens_.TokenFileError
@@ -58,17 +65,42 @@ def sign(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-def bearer_middleware(tokens: Sequence[str] | None, *, open_paths: Collection[str]) -> Middleware:
-    """Require a bearer token on `/api/` routes except `open_paths`; None disables auth."""
-    encoded = [token.encode("utf-8") for token in tokens] if tokens is not None else None
+def needed(method: str, path: str) -> str:
+    """The permission a request needs (`tokens.Grant.allows`): `bundles`, `report`,
+    `read` or `admin`."""
+    if path == "/api/v1/bundles" or path.startswith("/api/v1/bundles/"):
+        return "bundles"
+    if path == "/api/v1/config/sync/status" and method == "POST":
+        return "report"
+    if method in ("GET", "HEAD") or path.startswith(CONSOLE_PREFIX):
+        return "read"
+    return "admin"
+
+
+def bearer_middleware(tokens: Sequence[str | tokens_.Credential] | None, *,
+                      open_paths: Collection[str]) -> Middleware:
+    """Require a bearer token whose scope covers the route on `/api/` routes except
+    `open_paths` (401 without a known token, 403 beyond its scope); None disables auth."""
+    known = tokens_.credentials(tokens) if tokens is not None else None
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if (encoded is not None and request.path.startswith(API_PREFIX)
-                and request.path not in open_paths
-                and not bearer_ok(request.headers.get("Authorization"), encoded)):
+        if known is None:
+            request[GRANT] = tokens_.ADMIN
+            return await handler(request)
+        if not request.path.startswith(API_PREFIX) or request.path in open_paths:
+            return await handler(request)
+        grant = tokens_.authenticate(
+            tokens_.bearer_token(request.headers.get("Authorization")), known)
+        if grant is None:
             return web.json_response({"error": "missing or wrong bearer token"}, status=401,
                                      headers=UNAUTHORIZED_HEADERS)
+        need = needed(request.method, request.path)
+        if not grant.allows(need):
+            return web.json_response(
+                {"error": f"this {grant.scope} token may not do that (needs {need})"},
+                status=403)
+        request[GRANT] = grant
         return await handler(request)
 
     return authenticate
@@ -84,11 +116,12 @@ _CONSOLE_401 = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">
 def session_cookie(token: str, *, now: float, lifetime: float = SESSION_SECONDS) -> str:
     """A console session for `token`, valid until `now + lifetime` (never the token)."""
     expiry = int(now + lifetime)
-    return f"{expiry}.{_session_mac(token.encode('utf-8'), expiry)}"
+    return f"{expiry}.{_session_mac(tokens_.digest(token), expiry)}"
 
 
-def session_ok(cookie: str | None, tokens: Sequence[bytes], *, now: float) -> bool:
-    """Whether `cookie` is an unexpired session signed with one of `tokens`."""
+def session_ok(cookie: str | None, keys: Sequence[bytes], *, now: float) -> bool:
+    """Whether `cookie` is an unexpired session signed with one of `keys` (the SHA-256
+    digests of the tokens that may read the console)."""
     if not cookie:
         return False
     expiry_text, _, mac = cookie.partition(".")
@@ -96,14 +129,14 @@ def session_ok(cookie: str | None, tokens: Sequence[bytes], *, now: float) -> bo
         return False
     expiry = int(expiry_text)
     found = False
-    for token in tokens:  # no early exit, as in token_ok
+    for key in keys:  # no early exit, as in token_ok
         found |= hmac.compare_digest(mac.encode("ascii", "replace"),
-                                     _session_mac(token, expiry).encode("ascii"))
+                                     _session_mac(key, expiry).encode("ascii"))
     return found
 
 
-def _session_mac(token: bytes, expiry: int) -> str:
-    return hmac.new(token, f"converge-console|{expiry}".encode(), hashlib.sha256).hexdigest()
+def _session_mac(key: bytes, expiry: int) -> str:
+    return hmac.new(key, f"converge-console|{expiry}".encode(), hashlib.sha256).hexdigest()
 
 
 def query_token(raw_query: str) -> str | None:
@@ -127,26 +160,28 @@ def is_https(request: web.BaseRequest, *, trusted_proxies: Collection[str]) -> b
     return False
 
 
-def console_middleware(tokens: Sequence[str] | None, *, cookie_secure: bool = False,
-                       trusted_proxies: Collection[str] = (),
+def console_middleware(tokens: Sequence[str | tokens_.Credential] | None, *,
+                       cookie_secure: bool = False, trusted_proxies: Collection[str] = (),
                        clock: Callable[[], float] = time.time) -> Middleware:
-    """Guard `/ui/` with the API's tokens: a bearer header, or a session cookie set by
-    `?token=`.
+    """Guard `/ui/` with the API's read and admin tokens: a bearer header, or a session
+    cookie set by `?token=`.
 
     A right `?token=` answers 303 to the same page without it and sets the HttpOnly,
     SameSite=Strict session cookie (so the token leaves the address bar and history); a
     wrong one, or none, answers 401. None disables auth.
     """
-    encoded = [token.encode("utf-8") for token in tokens] if tokens is not None else None
+    readers = (tuple(c for c in tokens_.credentials(tokens) if c.grant.allows("read"))
+               if tokens is not None else None)
+    keys = [c.digest for c in readers] if readers is not None else []
     proxies = frozenset(trusted_proxies)
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if encoded is None or not request.path.startswith(CONSOLE_PREFIX):
+        if readers is None or not request.path.startswith(CONSOLE_PREFIX):
             return await handler(request)
         given = query_token(request.rel_url.raw_query_string)
         if given is not None:
-            if not token_ok(given, encoded):
+            if tokens_.authenticate(given, readers) is None:
                 return _console_unauthorized()
             query = [(key, value) for key, value in request.query.items() if key != "token"]
             response = web.Response(status=303, headers={
@@ -157,8 +192,9 @@ def console_middleware(tokens: Sequence[str] | None, *, cookie_secure: bool = Fa
                                 path=CONSOLE_PREFIX, httponly=True, samesite="Strict",
                                 secure=secure, max_age=SESSION_SECONDS)
             return response
-        if (bearer_ok(request.headers.get("Authorization"), encoded)
-                or session_ok(request.cookies.get(COOKIE), encoded, now=clock())):
+        bearer = tokens_.bearer_token(request.headers.get("Authorization"))
+        if ((bearer is not None and tokens_.authenticate(bearer, readers) is not None)
+                or session_ok(request.cookies.get(COOKIE), keys, now=clock())):
             return await handler(request)
         return _console_unauthorized()
 

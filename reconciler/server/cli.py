@@ -76,7 +76,9 @@ def _read_secret(path: Path, option: str) -> str:
 @click.option("--interval", default="30s", show_default=True, callback=_duration,
               metavar="DURATION", help="How often to fetch and compile.")
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Bearer tokens for the API, one a line.")
+              help="Bearer tokens for the API, one a line: TOKEN (admin), TOKEN read, or "
+                   "TOKEN sidecar CLUSTER[,CLUSTER]; sha256:HEX in place of TOKEN keeps it "
+                   "hashed.")
 @click.option("--insecure-no-auth", is_flag=True,
               help="Serve the API without authentication (trusted setups only).")
 @click.option("--webhook-secret-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -120,10 +122,10 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     from converge.reconciler.core.runtime import package_version
     from converge.reconciler.server.daemon import ConfigServer, Settings
 
-    tokens: tuple[str, ...] | None = None
+    tokens: tuple[core_tokens.Credential, ...] | None = None
     if token_file is not None:
         try:
-            tokens = core_tokens.read(token_file)
+            tokens = core_tokens.read_scoped(token_file)
         except core_tokens.TokenFileError as error:
             raise click.BadParameter(str(error), param_hint="--token-file") from None
     elif not insecure_no_auth:

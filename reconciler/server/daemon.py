@@ -42,8 +42,9 @@ class Settings:
     """A SQLite file, or a `postgresql://` URL (replicas sharing one database)."""
     cache_dir: Path
     interval: float = 30.0
-    tokens: tuple[str, ...] | None = None
-    """None: no authentication (`--insecure-no-auth`)."""
+    tokens: tuple[str | tokens.Credential, ...] | None = None
+    """Plain tokens (admin) or scoped credentials; None: no authentication
+    (`--insecure-no-auth`)."""
     webhook_secret: bytes | None = None
     version: str = "0.0.0"
     compile_in: str = "process"
