@@ -205,7 +205,7 @@ def _valid(entry: object, path: str) -> bool:
 
 
 _ALLOWED = {
-    ("builtins", "frozenset"), ("builtins", "set"), ("builtins", "getattr"),
+    ("builtins", "frozenset"), ("builtins", "set"),
     ("converge.compiler.cache", "Entry"),
     ("converge.compiler.loader", "LoadedFile"),
     ("converge.compiler.loader", "Document"),

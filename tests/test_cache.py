@@ -231,3 +231,9 @@ def test_pickled_entries_use_only_allowed_classes(tmp_path: Path) -> None:
         data = pickle.dumps(("k", entry), protocol=pickle.HIGHEST_PROTOCOL)
         key, loaded = cache._Unpickler(io.BytesIO(data)).load()
         assert key == "k" and loaded.loaded.path == path
+
+
+def test_an_entry_cannot_reach_a_module_through_getattr() -> None:
+    """`builtins.getattr` would lead from an allowed class to a module's globals."""
+    with pytest.raises(pickle.UnpicklingError):
+        cache._Unpickler(io.BytesIO(pickle.dumps(("key", getattr)))).load()
