@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from converge.compiler import loader
+from converge.compiler import diagnostics, loader
 from converge.compiler.sources import SourceFile
 
 FORMAT = 1
@@ -220,10 +220,20 @@ _ALLOWED = {
 }
 
 
+def _enum_member(cls: object, name: str) -> object:
+    """What Python 3.12+ pickles an enum member as (`getattr(Severity, "ERROR")`), for
+    converge's enums only: a general getattr would reach any module from a class."""
+    if cls is diagnostics.Severity and name in diagnostics.Severity.__members__:
+        return diagnostics.Severity[name]
+    raise pickle.UnpicklingError(f"{name!r} of {cls!r} is not part of a cache entry")
+
+
 class _Unpickler(pickle.Unpickler):
     """Builds only the classes an entry is made of: a crafted entry cannot run code."""
 
     def find_class(self, module: str, name: str) -> object:
+        if (module, name) == ("builtins", "getattr"):
+            return _enum_member
         if (module, name) not in _ALLOWED:
             raise pickle.UnpicklingError(f"{module}.{name} is not part of a cache entry")
         return super().find_class(module, name)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from converge.compiler import cache, exprs, loader, pipeline, templatecheck
 from converge.compiler.commands.main import main
+from converge.compiler.diagnostics import Severity
 from converge.compiler.sources import SourceFile
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "repo-example"
@@ -235,5 +236,12 @@ def test_pickled_entries_use_only_allowed_classes(tmp_path: Path) -> None:
 
 def test_an_entry_cannot_reach_a_module_through_getattr() -> None:
     """`builtins.getattr` would lead from an allowed class to a module's globals."""
+    class Reach:
+        def __reduce__(self) -> tuple[Callable[..., object], tuple[object, ...]]:
+            return (getattr, (cache.Entry, "__init__"))
+
     with pytest.raises(pickle.UnpicklingError):
-        cache._Unpickler(io.BytesIO(pickle.dumps(("key", getattr)))).load()
+        cache._Unpickler(io.BytesIO(pickle.dumps(("key", Reach())))).load()
+    member = pickle.dumps(("key", Severity.ERROR))  # Python 3.12 pickles it through getattr
+    assert cache._Unpickler(io.BytesIO(member)).load() == ("key", Severity.ERROR)
+    assert cache._enum_member(Severity, "ERROR") is Severity.ERROR
