@@ -43,5 +43,6 @@ def test_every_code_appears_in_a_cli_script() -> None:
     folder = ROOT / "tests" / "scripts"
     scripts = "".join(p.read_text(encoding="utf-8") for p in folder.glob("*.txt"))
     shown = set(re.findall(r"(?:error|warning|info)\[([a-z-]+/[a-z-]+)\]", scripts))
-    missing = sorted(set(codes.all_codes()) - shown)
+    live = {c for c in codes.all_codes() if c.startswith("live/")}  # need a running
+    missing = sorted(set(codes.all_codes()) - shown - live)  # Prometheus: tests/test_live.py
     assert not missing, f"no tests/scripts case shows {missing}"

@@ -13,7 +13,7 @@ from converge.compiler.commands import conventions
 from converge.compiler.commands.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, exit_fast
 
 if TYPE_CHECKING:
-    from converge.compiler import pipeline
+    from converge.compiler import livefacts, pipeline
 
 FORMATS = ("human", "json", "github", "sarif")
 
@@ -26,10 +26,13 @@ __all__ = ["FORMATS", "check", "check_and_report", "report_text", "run_checks", 
 @click.option("--explain", metavar="CODE", help="Print what a diagnostic code means, and exit.")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error",
               show_default=True, help="The lowest severity that fails the check (exit 1).")
+@click.option("--prometheus", metavar="URL", help="Also check what this running Prometheus "
+              "knows: series that exist, metric types, scrape intervals (live/* codes).")
 @conventions.color_option()
 @conventions.cache_options
 def check(path: Path, output_format: str, explain: str | None, fail_on: str,
-          color: bool | None, cache_dir: Path | None, use_cache: bool) -> None:
+          prometheus: str | None, color: bool | None, cache_dir: Path | None,
+          use_cache: bool) -> None:
     """Validate the specs under PATH (default: the current directory).
 
     Every problem is reported at its file, line and column; `# converge:disable CODE`
@@ -40,8 +43,12 @@ def check(path: Path, output_format: str, explain: str | None, fail_on: str,
         raise SystemExit(_explain(explain))
     gc.disable()  # a short-lived process: collecting over the whole model only costs time
     exit_fast()
-    result = check_and_report(path, output_format, color, cache_dir=cache_dir,
-                              use_cache=use_cache)
+    from converge.compiler import livefacts
+
+    facts = _live(prometheus) if prometheus else None
+    with livefacts.using(facts):
+        result = check_and_report(path, output_format, color, cache_dir=cache_dir,
+                                  use_cache=use_cache)
     failing = {"error": ("error",), "warning": ("error", "warning")}[fail_on]
     failed = any(d.severity.value in failing for d in result.diagnostics)
     raise SystemExit(EXIT_FINDINGS if failed else EXIT_OK)
@@ -105,6 +112,16 @@ def shown_root(path: Path) -> str:
     text = path.as_posix()
     return text.rstrip("/") or "/"
 
+
+
+def _live(url: str) -> livefacts.Facts:
+    from converge.compiler import live
+
+    try:
+        return live.fetch(url)
+    except live.LiveError as error:
+        click.echo(f"converge: error: --prometheus: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 def _explain(code: str) -> int:

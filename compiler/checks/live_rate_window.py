@@ -1,0 +1,57 @@
+"""With `--prometheus URL`: range windows hold at least two scrapes.
+
+`rate(x[1m])` needs two samples in its window; with a 30 s scrape interval a `[1m]`
+window often holds only one (a scrape late, a jittered start) and the rate is empty then:
+the alert resolves and fires again. Prometheus' advice is a window of at least four
+scrape intervals; fewer than two is reported. The scrape interval is the server's
+longest among its targets' (`/api/v1/targets`), the one a series may have. Without
+`--prometheus`, this check reports nothing.
+
+Fix: widen the window (`[2m]` or more for a 30 s scrape interval).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import promql_parser
+
+from converge.compiler import livefacts
+from converge.compiler.checks.context import Context
+from converge.compiler.diagnostics import Diagnostic, Severity
+from converge.compiler.model import Model, Origin
+from converge.compiler.promql import nodes
+
+CODE = "live/rate-window"
+SEVERITY = Severity.WARNING
+SUMMARY = "with --prometheus: a rate window shorter than two scrape intervals"
+_FUNCTIONS = frozenset({"rate", "irate", "increase", "delta", "deriv", "idelta"})
+
+
+def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
+    facts = livefacts.current()
+    interval = facts.longest_scrape_interval if facts is not None else None
+    if facts is None or interval is None:
+        return
+    seen: set[Origin] = set()
+    for group in model.groups:
+        for rule in group.rules:
+            if rule.origin in seen or "prometheus" not in rule.targets:
+                continue
+            seen.add(rule.origin)
+            tree = nodes.parse(rule.raw_expr)
+            if tree is None:
+                continue
+            for node in nodes.walk(tree):
+                if not (isinstance(node, promql_parser.Call) and node.func.name in _FUNCTIONS
+                        and node.args and isinstance(node.args[0], promql_parser.MatrixSelector)):
+                    continue
+                window = node.args[0].range.total_seconds()
+                if window >= 2 * interval:
+                    continue
+                yield ctx.diag_in_value(
+                    rule.origin.child("expr"), max(rule.raw_expr.find("["), 0), CODE,
+                    f"{node.func.name}() over {window:g}s, under two scrape intervals "
+                    f"({interval:g}s on {facts.url}): often one sample, no result",
+                    value=rule.raw_expr, hint=f"use a window of at least {4 * interval:g}s",
+                    severity=SEVERITY)
