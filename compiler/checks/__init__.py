@@ -25,6 +25,9 @@ from converge.compiler.checks import (
     healing_kubernetes_differs,
     inhibit_unknown_label,
     label_invalid_name,
+    live_counter,
+    live_rate_window,
+    live_series_missing,
     matcher_syntax,
     name_duplicate,
     pool_keda_differs,
@@ -98,6 +101,10 @@ CHECKS: tuple[ModuleType, ...] = (
     promql_counter,
     promql_vector_matching,
     alerts_policy,
+    # with --prometheus URL only (compiler.live)
+    live_series_missing,
+    live_counter,
+    live_rate_window,
 )
 
 __all__ = ["CHECKS"]
