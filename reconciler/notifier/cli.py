@@ -73,7 +73,8 @@ def _base_urls(ctx: click.Context, param: click.Parameter,
 @conventions.log_options
 def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | None,
              insecure_no_auth: bool, dedup_window: float, max_age: float, base_urls: dict[str, str],
-             reload_interval: float, history_retention: float, log_format: str, log_level: str, secrets_dir: Path | None,
+             reload_interval: float, history_retention: float, log_format: str,
+             log_level: str, secrets_dir: Path | None,
              secret_env_names: tuple[str, ...], secret_env_prefixes: tuple[str, ...]) -> None:
     """Deliver Alertmanager notifications and daemon events without losing any.
 
