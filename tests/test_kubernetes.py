@@ -61,11 +61,18 @@ SECRET_WARNING = ("converge.yaml:25:5: target/kubernetes-incomplete: the Alertma
                   "cluster: fill them in where you apply it")
 
 
+HOLD_INFO = ("pools/config-sync.yaml:38:5: pool/keda-differs: on failure converge's scaler "
+             "holds the count and counts it in the scale-down window; the HPA records nothing "
+             "while every query fails, so after an outage longer than that window (10m) it "
+             "may scale down at the first reading (a fallback keeps the window filled)")
+
+
 def _build(files: list[sources.SourceFile]) -> bundle.Bundle:
-    """The bundle of the variant, whose one diagnostic is the Secret's placeholders."""
+    """The bundle of the variant, whose diagnostics are the Secret's placeholders and what
+    holding on failure means for its one pool without a fallback."""
     result = pipeline.check(files)
     assert [f"{d.path}:{d.line}:{d.column}: {d.code}: {d.message}"
-            for d in result.diagnostics] == [SECRET_WARNING]
+            for d in result.diagnostics] == [SECRET_WARNING, HOLD_INFO]
     assert result.model is not None
     return bundle.build(render.render(result.model), result.model, version=bundles.VERSION,
                         source=None)
@@ -344,7 +351,7 @@ def _check(docs: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any] | None
     assert result.model is not None
     lines = text.splitlines()
     found = [f"{lines[d.line - 1].strip()} | {d.message}" for d in result.diagnostics
-             if d.code == "pool/keda-differs"]
+             if d.code == "pool/keda-differs" and d.severity != "info"]
     assert all(d.code == "pool/keda-differs" for d in result.diagnostics), result.diagnostics
     files = render.render(result.model)
     obj = files.get("kubernetes/keda/w.yaml")
@@ -558,9 +565,10 @@ def with_alertmanager_config() -> pipeline.CheckResult:
 
 def test_check_explains_what_the_namespace_matcher_changes(
         with_alertmanager_config: pipeline.CheckResult, snapshot: SnapshotAssertion) -> None:
-    found = [f"{d.path}:{d.line}:{d.column}: {d.code}: {d.message}"
+    every = [f"{d.path}:{d.line}:{d.column}: {d.code}: {d.message}"
              for d in with_alertmanager_config.diagnostics]
-    assert all(": route/namespace-matcher: " in line for line in found)
+    found = [line for line in every if ": route/namespace-matcher: " in line]
+    assert [line for line in every if line not in found] == [HOLD_INFO]
     assert any(line.startswith("routing.yaml:21:3: ") for line in found)  # at `route:`
     assert snapshot(name="diagnostics") == found
 
@@ -752,3 +760,16 @@ def test_any_project_labels_survive_into_the_objects(labels: dict[str, str]) -> 
     obj = yaml.safe_load(render.render(result.model)[
         "kubernetes/prometheus-operator/rules/g.yaml"])
     assert obj["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "converge", **labels}
+
+
+def test_holding_on_failure_is_explained_for_pools_without_a_fallback() -> None:
+    docs = _pool({"metrics": [QUEUE], "scaleDown": {"stabilization": "10m"}})
+    text = bundles.spec_text(docs)
+    result = pipeline.check([sources.SourceFile("specs.yaml", text.encode())])
+    (info,) = [d for d in result.diagnostics if d.severity == "info"]
+    assert text.splitlines()[info.line - 1].strip() == "scaleDown:"
+    assert "after an outage longer than that window (10m)" in info.message
+    with_fallback = _pool({"metrics": [QUEUE], "fallback": {"replicas": 2}})
+    text = bundles.spec_text(with_fallback)
+    result = pipeline.check([sources.SourceFile("specs.yaml", text.encode())])
+    assert not [d for d in result.diagnostics if d.code == "pool/keda-differs"]

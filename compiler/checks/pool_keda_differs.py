@@ -14,6 +14,11 @@ do not, and each is reported where it is written instead of being dropped silent
   count (converge's scaler would move to `fallback.replicas`).
 * a pool with `spec.kubernetes` but no `scaling`: there is nothing for KEDA to do and no
   ScaledObject is rendered; the workload's own `replicas` must be `replicas.min`.
+* holding on failure (info): while every query fails converge's scaler holds the count and
+  counts the held count in its scale-down window, so an outage never opens the way down;
+  the HPA records no recommendation then, and after an outage longer than the window may
+  scale down at the first reading. A `fallback` (which KEDA feeds to the HPA) keeps the
+  window filled, so this is said of pools without one.
 * features the Project's `keda.version` lacks (`compiler/targets.py`): a fallback
   (2.1), a `total` metric's `metricType: Value` (2.7), `useCachedMetrics`, which makes the
   query run every `interval` rather than at every HPA sync (2.9).
@@ -67,6 +72,14 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
                            f"HPA holds the count instead of moving to "
                            f"{scaling.fallback.replicas if scaling.fallback else 0} replicas",
                            severity=SEVERITY, key=True)
+        if scaling.fallback is None or why is not None:
+            yield ctx.diag(pool.origin.child("scaling", "scaleDown"), CODE,
+                           "on failure converge's scaler holds the count and counts it in the "
+                           "scale-down window; the HPA records nothing while every query "
+                           "fails, so after an outage longer than that window "
+                           f"({scaling.scale_down.stabilization}) it may scale down at the "
+                           "first reading (a fallback keeps the window filled)",
+                           severity=Severity.INFO, key=True)
         yield from _older_keda(pool, target, ctx, keda.supports)
 
 
