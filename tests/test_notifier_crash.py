@@ -66,7 +66,8 @@ def _start(bundle: Path, db: Path, port: int, sink: str) -> subprocess.Popen[byt
                "import sys; from converge.compiler.commands.main import main; sys.exit(main())",
                "notifier", "--bundle", str(bundle), "--db", str(db),
                "--listen", f"127.0.0.1:{port}", "--base-url", f"wecom={sink}",
-               "--dedup-window", "0s", "--log-level", "error", "--insecure-no-auth"]
+               "--dedup-window", "0s", "--log-level", "error", "--insecure-no-auth",
+               "--secret-env", "WECOM_KEY"]
     return subprocess.Popen(command, env={**os.environ, "WECOM_KEY": "k"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
