@@ -163,7 +163,8 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
          "import sys; from converge.compiler.commands.main import main; sys.exit(main())",
          "notifier", "--bundle", str(bundle), "--db", str(workdir / "outbox.db"),
          "--listen", f"127.0.0.1:{port}", "--base-url", f"wecom=http://127.0.0.1:{sink_port}",
-         "--log-level", "error", "--insecure-no-auth"], env={**os.environ, "WECOM_KEY": "k"},
+         "--log-level", "error", "--insecure-no-auth", "--secret-env", "WECOM_KEY"],
+        env={**os.environ, "WECOM_KEY": "k"},
         cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
