@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_import import source_deliveries, source_matchers
 
@@ -25,7 +25,7 @@ from converge.compiler.commands.import_ import import_group
 from converge.specs.common import parse_duration
 
 _SETTINGS = settings(max_examples=20, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow])
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 _TEXT = st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs", "Pd", "Po", "Sm"],
                               exclude_characters="\x85\u2028\u2029"),
                 min_size=1, max_size=16)
@@ -68,6 +68,8 @@ def rule_files(draw: st.DrawFn) -> dict[str, Any]:
             unique_by=lambda r: (r.get("alert") or r["record"], r["expr"],
                                  tuple(sorted(r.get("labels", {}).items())))))
         groups.append(group)
+    records = [r["record"] for g in groups for r in g["rules"] if "record" in r]
+    assume(len(records) == len(set(records)))  # one definition each (rule/duplicate)
     return {"groups": groups}
 
 
