@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,35 @@ def schema_errors(objects: list[dict[str, Any]]) -> dict[int, str]:
 def kustomize(directory: Path) -> subprocess.CompletedProcess[str]:
     """``kubectl kustomize DIRECTORY`` (offline: it only reads the directory)."""
     return realtools.run("kubectl", "kustomize", str(directory))
+
+
+_PROPERTY = re.compile(r'^\s+"([^"]+)"\??:', re.MULTILINE)
+
+Shape = tuple[str, dict[str, "Shape"]]
+"""A type declared by a schema package (`package/path/Type`) and the shapes of its fields
+converge fills in (a list field's shape is its items')."""
+
+
+def declared(model: str) -> frozenset[str]:
+    """The fields the package's TypeScript declaration of `model` (`package/path/Type`)
+    names: what the upstream type knows, where the validators accept unknown fields."""
+    _installed()
+    text = (SCHEMAS / "node_modules" / f"{model}.d.ts").read_text(encoding="utf-8")
+    start = text.index("export interface ")
+    block = text[start:text.index("\n}", start)]
+    return frozenset(_PROPERTY.findall(block))
+
+
+def unknown_fields(value: Any, shape: Shape, where: str = "") -> list[str]:
+    """Every field of `value` (and of its nested values `shape` describes) that its
+    upstream type does not declare, as JSON-pointer-like paths."""
+    model, children = shape
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value)
+                for found in unknown_fields(item, shape, f"{where}/{index}")]
+    known = declared(model)
+    found = [f"{where}/{key}" for key in value if key not in known]
+    for key, child in children.items():
+        if key in value:
+            found.extend(unknown_fields(value[key], child, f"{where}/{key}"))
+    return found

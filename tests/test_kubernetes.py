@@ -773,3 +773,76 @@ def test_holding_on_failure_is_explained_for_pools_without_a_fallback() -> None:
     text = bundles.spec_text(with_fallback)
     result = pipeline.check([sources.SourceFile("specs.yaml", text.encode())])
     assert not [d for d in result.diagnostics if d.code == "pool/keda-differs"]
+
+
+# --- no field the upstream types do not declare ----------------------------------------
+
+_PO = "@kubernetes-models/prometheus-operator/monitoring.coreos.com"
+_KEDA = "@kubernetes-models/keda/keda.sh/v1alpha1"
+_CORE = "kubernetes-models"
+_AM_ROUTE: k8sschemas.Shape = (f"{_PO}/v1alpha1/Route", {
+    "matchers": (f"{_PO}/v1alpha1/Matcher", {})})
+SHAPES: dict[str, k8sschemas.Shape] = {
+    "PrometheusRule": (f"{_PO}/v1/PrometheusRuleSpec", {"groups": (
+        f"{_PO}/v1/RuleGroup", {"rules": (f"{_PO}/v1/Rule", {})})}),
+    "ScaledObject": (f"{_KEDA}/ScaledObjectSpec", {
+        "scaleTargetRef": (f"{_KEDA}/ScaleTarget", {}),
+        "fallback": (f"{_KEDA}/Fallback", {}),
+        "triggers": (f"{_KEDA}/ScaleTriggers", {}),
+        "advanced": (f"{_KEDA}/AdvancedConfig", {"horizontalPodAutoscalerConfig": (
+            f"{_KEDA}/HorizontalPodAutoscalerConfig", {"behavior": (
+                f"{_CORE}/autoscaling/v2/HorizontalPodAutoscalerBehavior", {
+                    direction: (f"{_CORE}/autoscaling/v2/HPAScalingRules", {
+                        "policies": (f"{_CORE}/autoscaling/v2/HPAScalingPolicy", {})})
+                    for direction in ("scaleUp", "scaleDown")})})})}),
+    "AlertmanagerConfig": (f"{_PO}/v1alpha1/AlertmanagerConfigSpec", {
+        "route": _AM_ROUTE,
+        "receivers": (f"{_PO}/v1alpha1/Receiver", {
+            "webhookConfigs": (f"{_PO}/v1alpha1/WebhookConfig", {})}),
+        "inhibitRules": (f"{_PO}/v1alpha1/InhibitRule", {
+            "sourceMatch": (f"{_PO}/v1alpha1/Matcher", {}),
+            "targetMatch": (f"{_PO}/v1alpha1/Matcher", {})}),
+        "muteTimeIntervals": (f"{_PO}/v1alpha1/MuteTimeInterval", {"timeIntervals": (
+            f"{_PO}/v1alpha1/TimeInterval", {
+                "times": (f"{_PO}/v1alpha1/TimeRange", {}),
+                "daysOfMonth": (f"{_PO}/v1alpha1/DayOfMonthRange", {})})})}),
+}
+_PROBE: k8sschemas.Shape = (f"{_CORE}/v1/Probe", {
+    "httpGet": (f"{_CORE}/v1/HTTPGetAction", {}),
+    "tcpSocket": (f"{_CORE}/v1/TCPSocketAction", {}),
+    "exec": (f"{_CORE}/v1/ExecAction", {})})
+
+
+def _routes(route: dict[str, Any]) -> list[dict[str, Any]]:
+    """A route and all its descendants (the type leaves child routes untyped)."""
+    return [route, *(found for child in route.get("routes", []) for found in _routes(child))]
+
+
+@pytest.mark.realtools
+def test_no_rendered_field_is_unknown_to_the_upstream_types(
+        k8s: bundle.Bundle, with_alertmanager_config: pipeline.CheckResult) -> None:
+    """The validators accept unknown fields (as a structural schema prunes them); the
+    types they come from name every field, so a field converge invents fails here."""
+    assert with_alertmanager_config.model is not None
+    objects = [*_objects(k8s).values(), yaml.safe_load(render.render(
+        with_alertmanager_config.model)[alertmanager_config.PATH])]
+    found, checked = [], set()
+    for obj in objects:
+        shape = SHAPES.get(obj["kind"])
+        if shape is None:
+            continue
+        checked.add(obj["kind"])
+        found += [f"{obj['kind']} {obj['metadata']['name']}{path}"
+                  for path in k8sschemas.unknown_fields(obj["spec"], shape, "/spec")]
+        if obj["kind"] == "AlertmanagerConfig":
+            for route in _routes(obj["spec"]["route"]):
+                found += [f"route{path}" for path in k8sschemas.unknown_fields(
+                    {k: v for k, v in route.items() if k != "routes"}, _AM_ROUTE)]
+    for patch in _patches(k8s).values():
+        for container in patch["spec"]["template"]["spec"]["containers"]:
+            found += k8sschemas.unknown_fields(container["livenessProbe"], _PROBE)
+    assert checked == set(SHAPES)
+    assert found == []
+    assert k8sschemas.unknown_fields({"groups": [{"name": "g", "rules": [
+        {"alert": "A", "expr": "up", "keep_firing": "1m"}]}]}, SHAPES["PrometheusRule"]) == [
+        "/groups/0/rules/0/keep_firing"]
