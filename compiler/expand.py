@@ -206,6 +206,10 @@ def _route(spec: Route, origin: model.Origin) -> model.Route:
         routes=tuple(_route(child, origin.child("routes", i))
                      for i, child in enumerate(spec.routes)),
         origin=origin,
+        escalation=tuple(model.Escalation(after=level.after, channels=tuple(level.channels),
+                                          repeat=level.repeat,
+                                          origin=origin.child("escalation", i))
+                         for i, level in enumerate(spec.escalation)),
     )
 
 

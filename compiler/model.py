@@ -129,6 +129,25 @@ class Route:
     active_time_intervals: tuple[str, ...]
     routes: tuple[Route, ...]
     origin: Origin
+    escalation: tuple[Escalation, ...] = ()
+    """Escalation levels, in the order written."""
+
+    @property
+    def escalation_id(self) -> str:
+        """The route's place in the tree (`0-2`: the root's first child's third child):
+        what names its escalation receiver and the notifier's escalation hook."""
+        indices = [str(part) for part in self.origin.path if isinstance(part, int)]
+        return "-".join(indices) or "root"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Escalation:
+    """One escalation level of a route."""
+
+    after: str
+    channels: tuple[str, ...]
+    repeat: str | None
+    origin: Origin
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,6 +13,19 @@ Matcher = Annotated[str, Field(min_length=1)]
 """An Alertmanager matcher: `name="value"`, `name!="value"`, `name=~"re"` or `name!~"re"`."""
 
 
+class EscalationLevel(Spec):
+    """Who is paged when an alert of the route is still firing, unacknowledged, `after`
+    its first notification (through `converge notifier`)."""
+
+    after: Duration
+    """Time since the alert's first notification; must increase from level to level."""
+    channels: Annotated[list[str], Field(min_length=1)]
+    """`Channel` names paged at this level (types the notifier delivers events to)."""
+    repeat: Duration | None = None
+    """Page this level again every `repeat` while the alert stays unacknowledged; once
+    when unset."""
+
+
 class Route(Spec):
     """A node of the route tree: which alerts it takes, where they go, how they are grouped."""
 
@@ -36,6 +49,9 @@ class Route(Spec):
     """Time interval names outside which nothing is sent (Alertmanager ≥ 0.24)."""
     routes: list[Route] = Field(default_factory=list)
     """Child routes, tried in order; the first match wins unless it has `continue: true`."""
+    escalation: list[EscalationLevel] = Field(default_factory=list)
+    """Levels paged while an alert this route takes stays firing and unacknowledged
+    (not on the root route)."""
 
 
 class TimeRange(Spec):

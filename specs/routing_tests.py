@@ -3,7 +3,8 @@
 Three forms, told apart by their key:
 
 - `alert` + `receivers`: the alert reaches exactly these channels, in the order
-  Alertmanager notifies them (`continue` honoured);
+  Alertmanager notifies them (`continue` honoured), and optionally `escalations`: the
+  escalation levels (`after`, `channels`) it reaches;
 - `inhibited` + `while`: the first alert is muted while the second one fires;
 - `notInhibited` + `while`: it is not.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from converge.specs.common import Labels, Spec
+from converge.specs.common import Duration, Labels, Spec
 
 
 class AlertLabels(Spec):
@@ -22,6 +23,15 @@ class AlertLabels(Spec):
     labels: Labels = Field(default_factory=dict)
     """Its labels; the Project's `externalLabels` are added unless set here (`""` removes
     one)."""
+
+
+class ExpectedEscalation(Spec):
+    """An escalation level the alert must reach."""
+
+    after: Duration
+    """When the level is paged, after the first notification."""
+    channels: list[str]
+    """The channels paged at that level."""
 
 
 class RoutingTest(Spec):
@@ -33,6 +43,8 @@ class RoutingTest(Spec):
     """The alert to route; needs `receivers`."""
     receivers: list[str] | None = None
     """Channel names the alert reaches, in notification order; `[]` for none."""
+    escalations: list[ExpectedEscalation] | None = None
+    """With `alert`: the escalation levels it reaches, in order; `[]` for none."""
     inhibited: AlertLabels | None = None
     """An alert that must be muted `while` the other fires."""
     not_inhibited: AlertLabels | None = None
@@ -55,10 +67,13 @@ class RoutingTest(Spec):
         if not given[needed]:
             raise PydanticCustomError("routing_test", "'{form}' needs '{needed}'",
                                       {"form": form, "needed": needed})
+        if self.escalations is not None and form != "alert":
+            raise PydanticCustomError("routing_test", "'escalations' goes with 'alert' only",
+                                      {})
         if given[refused]:
             raise PydanticCustomError("routing_test", "'{refused}' does not go with '{form}'",
                                       {"form": form, "refused": refused})
         return self
 
 
-__all__ = ["AlertLabels", "RoutingTest"]
+__all__ = ["AlertLabels", "ExpectedEscalation", "RoutingTest"]

@@ -29,6 +29,9 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     for policy in model.healing:
         used.update(policy.spec.alert.channels)
     used.update(c.name for c in model.channels if getattr(c.spec, "events", None) is not None)
+    used.update(model.project.event_channels)
+    if model.project.fallback_channel is not None:
+        used.add(model.project.fallback_channel)
     for channel in model.channels:
         if channel.name not in used:
             yield ctx.diag(Origin(channel.origin.document, ("metadata", "name")), CODE,
@@ -39,5 +42,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
 def _receivers(route: Route) -> Iterator[str]:
     if route.receiver is not None:
         yield route.receiver
+    for level in route.escalation:
+        yield from level.channels
     for child in route.routes:
         yield from _receivers(child)

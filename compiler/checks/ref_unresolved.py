@@ -2,8 +2,9 @@
 
 Routes name `Channel`s as receivers and time intervals to mute or activate; routing
 tests name the `Channel`s an alert must reach; worker pools name a `HealingPolicy`;
-healing policies name the `Channel`s their events go to; the Project names the
-channels daemon events default to and the dead-letter fallback channel. A
+healing policies and escalation levels name the `Channel`s their events go to; the
+Project names the channels daemon events default to and the dead-letter fallback
+channel. A
 reference to a document that exists but has errors of its own is not reported again.
 
 Fix: correct the name, or add the missing document.
@@ -32,6 +33,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
             if route.receiver is not None:
                 yield from _resolve(ctx, route.origin.child("receiver"), route.receiver,
                                     channels, "channel")
+            yield from _escalation(ctx, route, channels)
             for field, names in (("muteTimeIntervals", route.mute_time_intervals),
                                  ("activeTimeIntervals", route.active_time_intervals)):
                 for i, name in enumerate(names):
@@ -50,6 +52,15 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
             yield from _resolve(ctx, policy.origin.child("alert", "channels", i), name,
                                 channels, "channel")
     yield from _project(model, ctx, channels)
+
+
+def _escalation(ctx: Context, route: Route, channels: set[str] | frozenset[str]
+                ) -> Iterator[Diagnostic]:
+    """The channels of a route's escalation levels."""
+    for level in route.escalation:
+        for i, name in enumerate(level.channels):
+            yield from _resolve(ctx, level.origin.child("channels", i), name, channels,
+                                "channel")
 
 
 def _project(model: Model, ctx: Context, channels: set[str] | frozenset[str]

@@ -64,6 +64,25 @@ def receivers_for(root: Route, labels: dict[str, str], may_have: MayHave = _neve
     return seen
 
 
+def escalating_for(root: Route, labels: dict[str, str]) -> list[Route]:
+    """The routes with escalation levels an alert is escalated by: those it matches where
+    they are tried (their escalation sibling route is tried at the same place)."""
+    found: list[Route] = []
+
+    def visit(route: Route) -> None:
+        for child in route.routes:
+            if not matches(child.matchers, labels):
+                continue
+            if child.escalation:
+                found.append(child)
+            visit(child)
+            if not child.continue_:
+                break
+
+    visit(root)
+    return found
+
+
 def walk(route: Route) -> Iterator[Route]:
     """The route and all its descendants, depth first."""
     yield route

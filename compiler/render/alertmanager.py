@@ -20,6 +20,9 @@ TEMPLATE = "alertmanager.yaml.j2"
 PATH = "alertmanager/alertmanager.yaml"
 NULL_RECEIVER = "converge-null"
 NOTIFIER_PATH = "/hooks/alertmanager/"
+ESCALATION_PATH = "/hooks/escalation/"
+"""Where Alertmanager posts the alerts of a route with escalation levels."""
+ESCALATION_RECEIVER = "converge-escalation-"
 
 
 def notifier_url(model: Model, channel: str) -> str:
@@ -41,6 +44,9 @@ def render(model: Model, *, templates_glob: str = "templates/*.tmpl") -> dict[st
         "mute_time_intervals": [], "active_time_intervals": [], "routes": []}
     channels = sorted(model.channels, key=lambda c: c.name)  # not document order
     receivers = [_receiver(model, channel) for channel in channels]
+    if routing is not None:
+        receivers += [_escalation_receiver(model, route)
+                      for route in escalating(routing.route)]
     if root["receiver"] is None:
         root["receiver"] = NULL_RECEIVER
         receivers.append({"name": NULL_RECEIVER, "integrations": []})
@@ -81,8 +87,34 @@ def _route(route: Route) -> dict[str, Any]:
         "continue": route.continue_,
         "mute_time_intervals": list(route.mute_time_intervals),
         "active_time_intervals": list(route.active_time_intervals),
-        "routes": [_route(child) for child in route.routes],
+        "routes": [rendered for child in route.routes for rendered in (
+            [_escalation_route(child), _route(child)] if child.escalation else
+            [_route(child)])],
     }
+
+
+def escalating(route: Route) -> list[Route]:
+    """The routes with escalation levels, depth first."""
+    found = [route] if route.escalation else []
+    for child in route.routes:
+        found += escalating(child)
+    return found
+
+
+def _escalation_route(route: Route) -> dict[str, Any]:
+    """A sibling just before `route`, with its matchers and timing and `continue: true`:
+    every alert the route takes also reaches the notifier's escalation hook, and the
+    route still matches as before."""
+    rendered = _route(route)
+    rendered.update(receiver=ESCALATION_RECEIVER + route.escalation_id, routes=[])
+    rendered["continue"] = True
+    return rendered
+
+
+def _escalation_receiver(model: Model, route: Route) -> dict[str, Any]:
+    url = f"{model.project.notifier_url}{ESCALATION_PATH}{route.escalation_id}"
+    return {"name": ESCALATION_RECEIVER + route.escalation_id,
+            "integrations": [("webhook_configs", [{"send_resolved": True, "url": url}])]}
 
 
 def inhibit_rules(routing: Routing) -> list[InhibitRule]:

@@ -14,6 +14,7 @@ from typing import Any
 from converge.compiler.model import Model, Named
 from converge.compiler.render import alertmanager
 from converge.specs.channel import NOTIFIER_TYPES
+from converge.specs.common import parse_duration
 
 SCHEMA = "converge/reconciler/v1"
 
@@ -62,6 +63,13 @@ def render(model: Model) -> dict[str, str]:
         document["eventChannels"] = list(model.project.event_channels)
     if model.project.fallback_channel is not None:
         document["fallbackChannel"] = model.project.fallback_channel
+    escalations = {route.escalation_id: [
+        {"after": parse_duration(level.after), "channels": list(level.channels),
+         "repeat": parse_duration(level.repeat) if level.repeat else None}
+        for level in route.escalation]
+        for route in (alertmanager.escalating(model.routing.route) if model.routing else [])}
+    if escalations:
+        document["escalations"] = escalations
     return {
         "reconciler/pools.json": _dump({"schemaVersion": SCHEMA, "pools": pools}),
         "reconciler/healing.json": _dump({"schemaVersion": SCHEMA, "policies": healing}),

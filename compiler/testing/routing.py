@@ -16,6 +16,7 @@ from converge.compiler.evaluate import inhibits, routes
 from converge.compiler.matchers import Matcher
 from converge.compiler.model import InhibitRule, Model, Routing, SpecTest
 from converge.compiler.testing.results import ROUTING_FAILED, Failure, Result, title
+from converge.specs.common import parse_duration
 from converge.specs.routing_tests import RoutingTest
 
 
@@ -37,9 +38,10 @@ def evaluate(routing: Routing, test: SpecTest, external: dict[str, str]) -> Resu
     spec: RoutingTest = test.spec
     name = title(test.origin, spec.name, "routing")
     if spec.alert is not None:
-        failures = _receivers(routing, test, spec, external, name)
+        failures = [*_receivers(routing, test, spec, external, name),
+                    *_escalations(routing, test, spec, external, name)]
     else:
-        failures = _inhibition(routing, test, spec, external, name)
+        failures = list(_inhibition(routing, test, spec, external, name))
     return Result("routing", name, test.origin, tuple(failures))
 
 
@@ -63,6 +65,29 @@ def _receivers(routing: Routing, test: SpecTest, spec: RoutingTest, external: di
                   f"{name}: wrong receivers: {problem}",
                   (f"expected: {_names(spec.receivers)}", f"got:      {_names(got)}",
                    f"labels:   {_labels(labels)}"))
+
+
+def _escalations(routing: Routing, test: SpecTest, spec: RoutingTest,
+                 external: dict[str, str], name: str) -> Iterator[Failure]:
+    if spec.escalations is None or spec.alert is None:
+        return
+    labels = alert_labels(spec.alert.labels, external)
+    got = [(parse_duration(level.after), list(level.channels))
+           for route in routes.escalating_for(routing.route, labels)
+           for level in route.escalation]
+    expected = [(parse_duration(level.after), list(level.channels))
+                for level in spec.escalations]
+    if got == expected:
+        return
+    yield Failure(test.origin.child("escalations"), ROUTING_FAILED,
+                  f"{name}: wrong escalation: the alert does not escalate as expected",
+                  (f"expected: {_levels(expected)}", f"got:      {_levels(got)}",
+                   f"labels:   {_labels(labels)}"))
+
+
+def _levels(levels: list[tuple[float, list[str]]]) -> str:
+    return "; ".join(f"after {int(after)}s to {', '.join(channels)}"
+                     for after, channels in levels) or "no escalation"
 
 
 def _inhibition(routing: Routing, test: SpecTest, spec: RoutingTest, external: dict[str, str],

@@ -2,6 +2,8 @@
 
 * `POST /hooks/alertmanager/{channel}`: an Alertmanager webhook payload (version 4);
 * `POST /api/v1/events`: a daemon event `{level, source, title, text, labels, channels}`;
+* `POST /hooks/escalation/{route}`: the alerts of a route with escalation levels;
+* `POST /api/v1/alerts/{fingerprint}/ack` (`{"by": …}` optional), `GET /api/v1/escalations`;
 * `GET /api/v1/dead-letters`, `POST /api/v1/dead-letters/{id}/retry`,
   `DELETE /api/v1/dead-letters/{id}`.
 
@@ -29,8 +31,13 @@ from converge.reconciler.notifier.service import Notifier, UnknownChannel
 
 log = logging.getLogger("converge.notifier.api")
 
+ESCALATION_PATH = "/hooks/escalation/"
+"""Where Alertmanager posts the alerts of a route with escalation levels (the compiler's
+`alertmanager.ESCALATION_PATH`)."""
+
 LIMITS = http.Limits(body=64 * 1024, routes=(
     (ALERTMANAGER_PATH, 4 * 1024**2),
+    (ESCALATION_PATH, 4 * 1024**2),
     ("/api/v1/events", 256 * 1024)))
 """Bodies the notifier takes. 4 MiB is an Alertmanager group of some 3,000 alerts, far
 past what one chat message can show (set the channel's `maxAlerts` to stay below it); a
@@ -93,7 +100,47 @@ def routes(notifier: Notifier) -> web.RouteTableDef:
         found = await notifier.forget(_letter_id(request))
         return web.json_response({"deleted": found}, status=200 if found else 404)
 
+    _escalation_routes(table, notifier)
     return table
+
+
+def _escalation_routes(table: web.RouteTableDef, notifier: Notifier) -> None:
+    """The escalation hook, acknowledgements and the list of tracked alerts."""
+
+    @table.post(ESCALATION_PATH + "{route}")
+    async def escalation_hook(request: web.Request) -> web.Response:
+        route = request.match_info["route"]
+        try:
+            body, _ = await _alertmanager_body(request)
+            accepted = await notifier.accept_escalation(route, body)
+        except (ValueError, intake.IntakeError) as error:
+            notifier.metrics.rejected.labels("invalid").inc()
+            return web.json_response({"error": str(error)}, status=400)
+        except UnknownChannel:
+            notifier.metrics.rejected.labels("unknown-channel").inc()
+            log.error("notifier has no escalation levels for route %r; answering 503 so "
+                      "Alertmanager retries", route,
+                      extra={"route": route, "event": "unknown-escalation"})
+            return web.json_response({"error": f"no escalation route {route!r}"}, status=503)
+        except OutboxError as error:
+            return _unavailable(notifier, error)
+        return web.json_response(accepted.to_json())
+
+    @table.post("/api/v1/alerts/{fingerprint}/ack")
+    async def acknowledge(request: web.Request) -> web.Response:
+        fingerprint = request.match_info["fingerprint"]
+        by = "api"
+        if request.can_read_body:
+            body = await http.read_json(request)
+            if isinstance(body, dict) and isinstance(body.get("by"), str) and body["by"]:
+                by = body["by"][:100]
+        found = await notifier.acknowledge(fingerprint, by=by)
+        return web.json_response({"acknowledged": found}, status=200 if found else 404)
+
+    @table.get("/api/v1/escalations")
+    async def escalations(request: web.Request) -> web.Response:
+        tracked = await notifier.tracker.tracked()
+        return web.json_response({"escalations": [t.to_json() for t in tracked]})
 
 
 async def _alertmanager_body(request: web.Request) -> tuple[Any, str | None]:

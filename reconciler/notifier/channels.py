@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from converge.reconciler.notifier import escalation
 from converge.specs.channel import EVENT_TYPES
 from converge.specs.common import parse_duration
 
@@ -97,10 +98,14 @@ class Defaults:
     """Where an event goes that names no deliverable channel and no route takes."""
     fallback_channel: str | None = None
     """Where a dead-lettered message is reported, with its failure."""
+    escalations: Mapping[str, tuple[escalation.Level, ...]] = dataclasses.field(
+        default_factory=dict)
+    """Escalation levels by route id (`/hooks/escalation/{route}`)."""
 
 
 def parse_defaults(data: bytes) -> Defaults:
-    """The `eventChannels` and `fallbackChannel` of a channels document (absent: none).
+    """The `eventChannels`, `fallbackChannel` and `escalations` of a channels document
+    (absent: none).
 
     Raises:
         ChannelsError: not JSON.
@@ -114,7 +119,8 @@ def parse_defaults(data: bytes) -> Defaults:
     names = document.get("eventChannels") or []
     fallback = document.get("fallbackChannel")
     return Defaults(event_channels=tuple(str(n) for n in names if isinstance(n, str)),
-                    fallback_channel=fallback if isinstance(fallback, str) else None)
+                    fallback_channel=fallback if isinstance(fallback, str) else None,
+                    escalations=escalation.parse_levels(document))
 
 
 def _resolve(reference: Any, *, env: Lookup, file: Lookup) -> str | None:

@@ -69,11 +69,15 @@ def _base_urls(ctx: click.Context, param: click.Parameter,
 @click.option("--history-retention", default="30d", show_default=True, callback=_duration,
               metavar="DURATION", help="Delete dead letters older than this (checked every "
                                        "minute in the background).")
+@click.option("--alertmanager-url", metavar="URL",
+              help="Alertmanager's base URL: an alert a silence covers counts as "
+                   "acknowledged and is not escalated (its v2 API is asked before each page).")
 @secretaccess.options
 @conventions.log_options
 def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | None,
              insecure_no_auth: bool, dedup_window: float, max_age: float, base_urls: dict[str, str],
-             reload_interval: float, history_retention: float, log_format: str,
+             reload_interval: float, history_retention: float,
+             alertmanager_url: str | None, log_format: str,
              log_level: str, secrets_dir: Path | None,
              secret_env_names: tuple[str, ...], secret_env_prefixes: tuple[str, ...]) -> None:
     """Deliver Alertmanager notifications and daemon events without losing any.
@@ -100,7 +104,8 @@ def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | 
     settings = Settings(bundle=bundle, db=db, listen=listen, tokens=tokens,
                         dedup_window=dedup_window, max_age=max_age, base_urls=base_urls,
                         reload_interval=max(1.0, reload_interval),
-                        history_retention=history_retention, version=package_version())
+                        history_retention=history_retention,
+                        alertmanager_url=alertmanager_url, version=package_version())
     gc.freeze()  # the modules loaded so far leave the collector's scans: shorter pauses
     try:
         access = secretaccess.from_options(secrets_dir=secrets_dir,

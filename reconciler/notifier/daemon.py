@@ -26,7 +26,7 @@ from converge.reconciler.core.backoff import BackoffPolicy
 from converge.reconciler.core.loop import LoopSettings
 from converge.reconciler.core.runtime import Runtime
 from converge.reconciler.core.secretaccess import SecretAccess
-from converge.reconciler.notifier import api, channels, policy, source
+from converge.reconciler.notifier import api, channels, policy, silences, source
 from converge.reconciler.notifier.metrics import DAEMON, NotifierMetrics
 from converge.reconciler.notifier.outbox import Outbox
 from converge.reconciler.notifier.senders import HttpSender, SmtpSender
@@ -55,6 +55,8 @@ class Settings:
     """Seconds delivered messages are kept (at least the dedup window)."""
     history_retention: float = 30 * 86400.0
     """Seconds dead letters are kept (`--history-retention`)."""
+    alertmanager_url: str | None = None
+    """Alertmanager, asked for silences before an escalation (`--alertmanager-url`)."""
     grace: float = 20.0
     """Seconds a stopping worker may finish its request in flight."""
     http_timeout: float = 15.0
@@ -122,8 +124,14 @@ class NotifierDaemon:
         last_prune = 0.0
         while True:
             self.notifier.refresh_status()
+            try:
+                await self.notifier.escalate()
+            except Exception as error:  # a busy store: the next second tries again
+                log.warning("notifier 'escalate' failed, retrying in 1s: %s", error,
+                            extra={"event": "escalate-failed", "error": str(error)})
             with contextlib.suppress(Exception):  # a busy store only delays the listing
                 await self.notifier.refresh_listing()
+                await self.notifier.refresh_escalations()
             if time.monotonic() - last_prune > 60:
                 last_prune = time.monotonic()
                 with contextlib.suppress(Exception):
@@ -158,6 +166,8 @@ class NotifierDaemon:
             log.error("notifier cannot read its channels yet: %s", error,
                       extra={"event": "no-channels", "error": str(error)})
         self.notifier.defaults = self._defaults
+        if settings.alertmanager_url:
+            self.notifier.silences = silences.AlertmanagerSilences(settings.alertmanager_url)
         await self.notifier.start(found)
         self.runtime.add_loop("bundle", self._reload_step,
                               LoopSettings(interval=settings.reload_interval,

@@ -36,6 +36,14 @@ class NotifierMetrics:
             n("events_without_destination_total"), "Daemon events no channel took (none "
             "named, routed or set as the Project's eventChannels).", ["level"],
             registry=registry)
+        self.escalations = Counter(n("escalations_paged_total"), "Escalation pages sent, "
+                                   "by level (1 = first).", ["level"], registry=registry)
+        self.acknowledged = Counter(n("escalations_acknowledged_total"), "Tracked alerts "
+                                    "acknowledged (api, console, alertmanager silence).",
+                                    ["by"], registry=registry)
+        self.escalations_pending = Gauge(n("escalations_pending"), "Firing alerts tracked "
+                                         "for escalation and not acknowledged.",
+                                         registry=registry)
         self.delivered = Counter(n("delivered_total"), "Messages delivered (every part).",
                                  ["channel"], registry=registry)
         self.parts = Counter(n("parts_sent_total"), "Requests the vendor accepted.",

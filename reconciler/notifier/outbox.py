@@ -64,6 +64,19 @@ CREATE TABLE dead_letters (
     attempts INTEGER NOT NULL
 );
 CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+""", """
+CREATE TABLE escalations (
+    route TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    alert TEXT NOT NULL,
+    first_seen REAL NOT NULL,
+    paged INTEGER NOT NULL DEFAULT 0,
+    pages INTEGER NOT NULL DEFAULT 0,
+    last_paged_at REAL,
+    acked_at REAL,
+    acked_by TEXT,
+    PRIMARY KEY (route, fingerprint)
+);
 """]
 
 BATCH = 1024
@@ -162,6 +175,16 @@ class Outbox:
         if level != self._level:
             self._store.execute(f"PRAGMA synchronous={level}")
             self._level = level
+
+    async def execute(self, function: Callable[[sqlite3.Connection], T], *,
+                      durable: bool = False) -> T:
+        """Run `function` on the database in the next batch (`durable`: commit with
+        `synchronous=FULL`); what it returns.
+
+        Raises:
+            OutboxError: it failed.
+        """
+        return await self._call(function, durable=durable)
 
     async def _call(self, function: Callable[[sqlite3.Connection], T], *,
                     durable: bool = False) -> T:

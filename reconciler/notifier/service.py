@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from converge.reconciler.core.status import Status
-from converge.reconciler.notifier import delivery, intake, policy
+from converge.reconciler.notifier import delivery, escalation, intake, policy
 from converge.reconciler.notifier.channels import Channel, Defaults
 from converge.reconciler.notifier.metrics import NotifierMetrics
 from converge.reconciler.notifier.outbox import NewMessage, Outbox
@@ -24,6 +24,7 @@ from converge.reconciler.notifier.outbox import NewMessage, Outbox
 log = logging.getLogger("converge.notifier")
 
 LISTED = 20
+_ACK_SOURCES = ("api", "console", "alertmanager silence")
 """Newest messages and dead letters shown on `/status`."""
 
 
@@ -71,6 +72,9 @@ class Notifier:
         self._wall = wall
         self.intake = delivery.Intake()
         self._summaries: dict[int, str] = {}
+        self.tracker = escalation.Tracker(outbox)
+        self.silences: escalation.SilenceSource | None = None
+        """Alertmanager, asked which tracked alerts a silence covers (None: not asked)."""
 
     async def start(self, channels: Mapping[str, Channel]) -> None:
         """Recover interrupted sends, count the queues, start a worker per channel."""
@@ -235,6 +239,89 @@ class Notifier:
                 worker.state.queue_depth += 1
                 worker.wake()
         return Accepted(tuple(stored), tuple(deduplicated))
+
+    # -- escalation ----------------------------------------------------------------------
+
+    async def accept_escalation(self, route: str, body: Any) -> Accepted:
+        """Track the alerts of a payload for `route`'s escalation; tell every paged level
+        of each tracked alert that resolved.
+
+        Raises:
+            intake.IntakeError: not a version 4 payload.
+            UnknownChannel: no escalation levels for `route` in this bundle (answered 503:
+                a newer bundle may still be on its way).
+            outbox.OutboxError: it could not be stored.
+        """
+        levels = self.defaults.escalations.get(route)
+        if levels is None:
+            raise UnknownChannel(f"escalation route {route}")
+        payload = intake.alertmanager_payload(body)
+        resolved = await self.tracker.observe(route, payload["alerts"], now=self._wall())
+        items = []
+        for tracked in resolved:
+            channels = [c for c in escalation.paged_channels(levels, tracked)
+                        if c in self.channels]
+            if channels:
+                event = escalation.resolved_event(tracked, channels)
+                items += [(name, "event", event) for name in channels]
+        return await self._store(items) if items else Accepted()
+
+    async def escalate(self) -> int:
+        """Page every level that is due now (one step per tracked alert); pages sent.
+        An alert a silence in Alertmanager covers is acknowledged instead."""
+        now = self._wall()
+        pages = []
+        for tracked in await self.tracker.tracked(active_only=True):
+            levels = self.defaults.escalations.get(tracked.route)
+            page = escalation.due(levels, tracked, now) if levels else None
+            if levels and page is not None:
+                pages.append((tracked, page, levels[page.level]))
+        if not pages:
+            return 0
+        silenced: set[str] = set()
+        if self.silences is not None:
+            try:
+                silenced = await self.silences.silenced()
+            except Exception as error:  # Alertmanager away: page rather than stay silent
+                log.warning("notifier could not ask Alertmanager for silences, escalating "
+                            "anyway: %s", error, extra={"event": "silences-failed"})
+        sent = 0
+        for tracked, page, level in pages:
+            if tracked.fingerprint in silenced:
+                await self.acknowledge(tracked.fingerprint, by="alertmanager silence")
+                continue
+            event = escalation.page_event(tracked, page, level, now=now)
+            targets = [c for c in level.channels if c in self.channels]
+            if targets:
+                await self._store([(name, "event", event) for name in targets])
+            await self.tracker.paged(tracked, page, now=now)
+            self.metrics.escalations.labels(str(page.level + 1)).inc()
+            sent += 1
+            log.warning("notifier 'escalate' paged level %d for %s (%s) on %s",
+                        page.level + 1, tracked.fingerprint,
+                        (tracked.alert.get("labels") or {}).get("alertname", ""),
+                        ", ".join(targets) or "no channel",
+                        extra={"event": "escalated", "fingerprint": tracked.fingerprint,
+                               "level": page.level + 1, "channels": targets})
+        return sent
+
+    async def acknowledge(self, fingerprint: str, *, by: str) -> bool:
+        """Stop escalating the alert; False if it is not tracked."""
+        if not await self.tracker.known(fingerprint):
+            return False
+        if await self.tracker.acknowledge(fingerprint, by=by, now=self._wall()):
+            self.metrics.acknowledged.labels(by if by in _ACK_SOURCES else "api").inc()
+            log.info("notifier: alert %s acknowledged by %s", fingerprint, by,
+                     extra={"event": "acknowledged", "fingerprint": fingerprint, "by": by})
+        return True
+
+    async def refresh_escalations(self) -> None:
+        """Push the tracked alerts to `/status` and the gauge."""
+        tracked = await self.tracker.tracked()
+        pending = sum(1 for t in tracked if t.acked_at is None)
+        self.metrics.escalations_pending.set(pending)
+        self.status.update({"escalations": [t.to_json() for t in tracked[:100]],
+                            "escalationsPending": pending})
 
     # -- dead letters and status ---------------------------------------------------------
 
