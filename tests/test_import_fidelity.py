@@ -162,7 +162,8 @@ def test_keep_firing_for_never_drops_a_group_from_vmalert(tmp_path: Path) -> Non
         "      - {record: 'job:up:sum', expr: sum by (job) (up)}\n", encoding="utf-8")
     result = run("prometheus-rules", tmp_path / "r.yml", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert "vmalert's file renders those rules without it" in result.output
+    assert "1 RuleGroup(s) ('g') use rule.keepFiringFor" in result.output
+    assert "vmalert's files render those rules without it" in result.output
     check = pipeline.check(sources.read_directory(tmp_path / "out"))
     dropped = [d for d in check.diagnostics if d.code == "target/field-dropped"]
     assert [(d.path, d.span.line if d.span else None) for d in dropped] == [

@@ -65,17 +65,26 @@ def import_rule_files(sources: Sequence[tuple[str, str]], *, taken: set[str],
     used = [target_plan.features(g["spec"]) for _, _, groups, _ in converted for g in groups]
     chosen = versions or target_plan.lowest_versions(used)
     files = []
+    degraded: dict[tuple[str, str], list[str]] = {}
     for path, stem, groups, kept in converted:
         if not groups:
             notes.append(f"{path}: no rule groups, nothing written")
             continue
         for group in groups:
-            _set_targets(group, chosen, notes)
+            _set_targets(group, chosen, notes, degraded)
         rules = sum(len(g["spec"]["rules"]) for g in groups)
         files.append(OutputFile(
             f"rules/{stem}.yaml", tuple(groups),
             header=f"Imported from {path} by `converge import prometheus-rules`.",
             summary=f"{len(groups)} group(s), {rules} rule(s)", comments=tuple(kept)))
+    for (target, features), names_ in degraded.items():
+        shown = ", ".join(repr(n) for n in names_[:5]) + (
+            f" and {len(names_) - 5} more" if len(names_) > 5 else "")
+        notes.append(
+            f"{len(names_)} RuleGroup(s) ({shown}) use {features}, which {target} "
+            f"{target_plan.version_text(chosen[target])} does not accept: {target}'s files "
+            "render those rules without it (converge check warns at each: "
+            "target/field-dropped); raise its version in converge.yaml if it runs a newer one")
     return Imported(tuple(files), secrets.env, tuple(notes), chosen)
 
 
@@ -209,8 +218,10 @@ def _rule(raw: dict[str, Any], *, where: str, extra: dict[str, Any],
     return rule
 
 
-def _set_targets(group: Document, versions: dict[str, tuple[int, ...]],
-                 notes: list[str]) -> None:
+def _set_targets(group: Document, versions: dict[str, tuple[int, ...]], notes: list[str],
+                 degraded: dict[tuple[str, str], list[str]]) -> None:
+    """Restrict the group to the targets that accept it; what a target renders without
+    (`degraded`) is reported once for all groups, by target and features."""
     spec = group["spec"]
     used = target_plan.features(spec)
     chosen = target_plan.choose(used, versions)
@@ -221,11 +232,8 @@ def _set_targets(group: Document, versions: dict[str, tuple[int, ...]],
         refused = target_plan.rejected(used, target, versions[target])
         version = target_plan.version_text(versions[target])
         if refused and set(refused) <= target_plan.DEGRADED:
-            notes.append(
-                f"RuleGroup {group['metadata']['name']!r} uses {', '.join(refused)}, which "
-                f"{target} {version} does not accept: {target}'s file renders those rules "
-                "without it (converge check warns: target/field-dropped); raise its version "
-                "in converge.yaml if it runs a newer one")
+            degraded.setdefault((target, ", ".join(refused)), []).append(
+                group["metadata"]["name"])
         elif refused:
             notes.append(
                 f"RuleGroup {group['metadata']['name']!r} uses {', '.join(refused)}, which "
