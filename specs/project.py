@@ -64,7 +64,8 @@ class PrometheusOperatorTarget(KubernetesTarget):
     as the Secret the operator loads."""
 
     version: Annotated[str, Field(pattern=_VERSION)] = "0.75"
-    """prometheus-operator version the objects must be accepted by, quoted (`"0.75"`)."""
+    """prometheus-operator version, quoted (`"0.75"`); it gates nothing yet: the rules'
+    fields are gated by the `prometheus` target's version."""
     alertmanager: Literal["secret", "alertmanagerConfig", "none"] = "secret"
     """`secret`: the whole configuration as the Secret the Alertmanager CR reads (exact
     semantics); `alertmanagerConfig`: `AlertmanagerConfig` objects, to which the operator
@@ -79,7 +80,8 @@ class VictoriaMetricsOperatorTarget(KubernetesTarget):
     fields of the `vmalert` target's files."""
 
     version: Annotated[str, Field(pattern=_VERSION)] = "0.47"
-    """VictoriaMetrics operator version the objects must be accepted by, quoted."""
+    """VictoriaMetrics operator version, quoted; it gates nothing yet: the rules' fields
+    are gated by the `vmalert` target's version."""
 
 
 class KedaTarget(TargetSpec):
