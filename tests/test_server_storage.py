@@ -189,3 +189,21 @@ def test_the_server_runs_on_postgresql_and_a_restart_serves_at_once(
     finally:
         again.stop()
         specs.close()
+
+
+def test_an_attempt_and_its_bundle_are_saved_together(backend: state.Storage) -> None:
+    good = state.GoodBundle(_bundle("one"), 5.0, {})
+    attempt = backend.record_attempt(commit="commit-one", at=5.0, duration=0.1,
+                                     result="success", bundle_hash="hash-one", version="1",
+                                     error=None, diagnostics=[], good=good)
+    assert backend.last_attempt() == attempt
+    assert backend.load_good() == good
+
+
+def test_triggers_are_read_after_an_id(backend: state.Storage) -> None:
+    numbers = [backend.record_trigger(at=float(n), source=source, reason=None,
+                                      requested_by=None)
+               for n, source in enumerate(["webhook", "operator", "webhook"])]
+    assert backend.triggers_after(numbers[0]) == [(numbers[1], "operator"),
+                                                  (numbers[2], "webhook")]
+    assert backend.triggers_after(numbers[2]) == []

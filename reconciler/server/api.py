@@ -61,10 +61,16 @@ class _Routes:
     def __init__(self, server: Service) -> None:
         self.server = server
 
+    def _nothing(self) -> web.Response:
+        if not self.server.reconciler.reachable:
+            return _error(503, "this replica cannot reach the database: ask another",
+                          **_NOTHING)
+        return _error(503, "no commit has compiled yet", **_NOTHING)
+
     async def index(self, request: web.Request) -> web.Response:
         snapshot = self.server.reconciler.published
         if snapshot is None:
-            return _error(503, "no commit has compiled yet", **_NOTHING)
+            return self._nothing()
         if etag_matches(request.headers.get("If-None-Match", ""), snapshot.index_etag):
             return web.Response(status=304, headers={"ETag": snapshot.index_etag})
         return web.Response(body=snapshot.index, content_type="application/json",
@@ -73,7 +79,7 @@ class _Routes:
     async def bundle(self, request: web.Request) -> web.Response:
         snapshot = self.server.reconciler.published
         if snapshot is None:
-            return _error(503, "no commit has compiled yet", **_NOTHING)
+            return self._nothing()
         found = snapshot.targets.get(request.match_info["target"])
         if found is None:
             return _error(404, f"no target {request.match_info['target']!r} in the bundle "
@@ -92,7 +98,7 @@ class _Routes:
     async def file(self, request: web.Request) -> web.Response:
         snapshot = self.server.reconciler.published
         if snapshot is None:
-            return _error(503, "no commit has compiled yet", **_NOTHING)
+            return self._nothing()
         found = snapshot.targets.get(request.match_info["target"])
         path = request.match_info["path"]
         if found is None or path not in found.files:

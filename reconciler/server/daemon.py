@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from converge.reconciler.core import LoopSettings, Runtime, http, tokens
+from converge.reconciler.core import LoopSettings, Runtime, StoreError, http, tokens
 from converge.reconciler.core.conditions import rfc3339
-from converge.reconciler.server import api, auth, compilers, console, fleet, storage
+from converge.reconciler.server import api, auth, compilers, console, fleet, leader, storage
 from converge.reconciler.server.metrics import DAEMON, ServerMetrics
 from converge.reconciler.server.reconcile import Compiler, Reconciler
 from converge.reconciler.server.repository import GitMirror, Repository, redact
 
 _log = logging.getLogger("converge.server")
+
+WATCH_INTERVAL = 1.0
+"""Seconds between a replica's checks of the shared database (readiness, triggers)."""
 
 LIMITS = http.Limits(body=64 * 1024, routes=(
     (api.WEBHOOK_PATH, 1024**2),
@@ -82,13 +87,56 @@ class ConfigServer:
         self._compiler = (compilers.ProcessCompiler(compile_cache)
                           if settings.compile_in == "process"
                           else compilers.ThreadCompiler(compile_cache))
+        replicas = storage.is_url(settings.db)
+        name = f"{socket.gethostname()}:{settings.listen[1] if settings.listen else '?'}"
+        self._leadership: leader.Leadership = (
+            leader.AdvisoryLock(str(settings.db), name=name) if replicas else leader.Sole())
         self.reconciler = Reconciler(repository=self._mirror, state=self.state,
                                      metrics=self.metrics, status=self.runtime.status,
                                      version=settings.version, prefix=settings.path.strip("/"),
-                                     compiler=compiler or self._compiler)
+                                     compiler=compiler or self._compiler,
+                                     leadership=self._leadership)
         self.loop = self.runtime.add_loop(
             "compile", self.reconciler.step, LoopSettings(interval=settings.interval))
-        self.runtime.status.update({"repo": redact(settings.repo), "branch": settings.branch})
+        self._triggers_lock = threading.Lock()
+        self._own_triggers: set[int] = set()
+        self._seen_trigger = self._last_trigger() if replicas else 0
+        if replicas:
+            self.runtime.add_loop("replicas", self._watch,
+                                  LoopSettings(interval=WATCH_INTERVAL, jitter=0.0,
+                                               stall_after=None))
+        self.runtime.status.update({"repo": redact(settings.repo), "branch": settings.branch,
+                                    "role": "leader" if self.reconciler.leading
+                                    else "follower"})
+
+    def _last_trigger(self) -> int:
+        seen = 0
+        while found := self.state.triggers_after(seen):
+            seen = found[-1][0]
+        return seen
+
+    def _watch(self) -> None:
+        """Replicas: check the database (serving nothing while it does not answer), and
+        as the leader pick up the triggers other replicas recorded."""
+        if not self.state.ping():
+            self.reconciler.unreachable("no connection")
+            return
+        try:
+            if not self.reconciler.reachable:
+                self.reconciler.reached()
+            with self._triggers_lock:
+                batch = self.state.triggers_after(self._seen_trigger)
+                found = [(n, source) for n, source in batch if n not in self._own_triggers]
+                if batch:
+                    self._seen_trigger = batch[-1][0]
+                self._own_triggers = {n for n in self._own_triggers if n > self._seen_trigger}
+        except StoreError as error:
+            self.reconciler.unreachable(str(error))
+            return
+        if found and self.reconciler.leading:
+            if any(source == "operator" for _, source in found):
+                self.reconciler.force()
+            self.loop.trigger()
 
     def app(self) -> web.Application:
         """The HTTP application: the runtime's routes, the API and the console."""
@@ -109,6 +157,7 @@ class ConfigServer:
     def close(self) -> None:
         """Release the compiler, Git processes and the database (after the loop stopped)."""
         self._compiler.close()
+        self._leadership.close()
         close = getattr(self._mirror, "close", None)
         if callable(close):
             close()
@@ -117,9 +166,11 @@ class ConfigServer:
     def trigger(self, *, source: str, reason: str | None, requested_by: str | None,
                 force: bool) -> int:
         """Record a trigger and start a fetch and compile now; the trigger's id."""
-        number = self.state.record_trigger(at=time.time(), source=source, reason=reason,
-                                           requested_by=requested_by)
-        if force:
+        with self._triggers_lock:
+            number = self.state.record_trigger(at=time.time(), source=source, reason=reason,
+                                               requested_by=requested_by)
+            self._own_triggers.add(number)
+        if force and self.reconciler.leading:  # the leader picks it up from the database
             self.reconciler.force()
         self.loop.trigger()
         _log.info("sync triggered by %s (%s)", source, reason or "no reason given",

@@ -132,6 +132,7 @@ class PostgresState:
         self._pool = psycopg_pool.ConnectionPool(
             url, min_size=1, max_size=max_connections, open=False, timeout=CONNECT_TIMEOUT,
             kwargs={"row_factory": dict_row, "connect_timeout": int(CONNECT_TIMEOUT)},
+            check=psycopg_pool.ConnectionPool.check_connection,
             name="converge-state")
         try:
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
@@ -163,7 +164,7 @@ class PostgresState:
         try:
             with self._pool.connection() as db:
                 yield db  # committed when the block ends, rolled back on an exception
-        except psycopg_pool.PoolTimeout as error:
+        except (psycopg_pool.PoolTimeout, psycopg.OperationalError) as error:
             raise StoreError(f"{self.where}: {error}") from error
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -174,8 +175,11 @@ class PostgresState:
 
     def record_attempt(self, *, commit: str, at: float, duration: float, result: str,
                        bundle_hash: str | None, version: str, error: str | None,
-                       diagnostics: list[dict[str, Any]]) -> Attempt:
+                       diagnostics: list[dict[str, Any]],
+                       good: GoodBundle | None = None) -> Attempt:
         with self._transaction() as db:
+            if good is not None:
+                _save_good(db, good)
             row = db.execute(
                 "INSERT INTO compiles (commit_sha, at, duration, result, bundle_hash, version,"
                 " error, diagnostics) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -197,19 +201,8 @@ class PostgresState:
     # the last good bundle
 
     def save_good(self, good: GoodBundle) -> None:
-        commit = (good.bundle.manifest.get("source") or {}).get("commit")
-        rows = [(path, zlib.compress(data, 6)) for path, data in good.bundle.files.items()]
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO last_good (id, commit_sha, bundle_hash, compiled_at, first_commits)"
-                " VALUES (1, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
-                " commit_sha = EXCLUDED.commit_sha, bundle_hash = EXCLUDED.bundle_hash,"
-                " compiled_at = EXCLUDED.compiled_at, first_commits = EXCLUDED.first_commits",
-                (commit, good.bundle.hash, good.compiled_at, json.dumps(good.first_commits)))
-            db.execute("DELETE FROM last_good_files")
-            with db.cursor() as cursor:
-                cursor.executemany("INSERT INTO last_good_files (path, data) VALUES (%s, %s)",
-                                   rows)
+            _save_good(db, good)
 
     def load_good(self) -> GoodBundle | None:
         with self._transaction() as db:  # one snapshot: the row and its files agree
@@ -292,6 +285,11 @@ class PostgresState:
             db.execute("DELETE FROM triggers WHERE id <= %s", (number - state.KEEP_TRIGGERS,))
         return number
 
+    def triggers_after(self, after: int) -> list[tuple[int, str]]:
+        rows = self._query("SELECT id, source FROM triggers WHERE id > %s ORDER BY id"
+                           " LIMIT 100", (after,))
+        return [(int(row["id"]), row["source"]) for row in rows]
+
     def record_delivery(self, *, delivery: str, body_sha256: str, at: float,
                         window: float) -> bool:
         with self._transaction() as db:
@@ -305,6 +303,20 @@ class PostgresState:
             db.execute("INSERT INTO webhook_deliveries (delivery, body_sha256, at) "
                        "VALUES (%s, %s, %s)", (delivery, body_sha256, at))
         return True
+
+
+def _save_good(db: psycopg.Connection[Any], good: GoodBundle) -> None:
+    commit = (good.bundle.manifest.get("source") or {}).get("commit")
+    rows = [(path, zlib.compress(data, 6)) for path, data in good.bundle.files.items()]
+    db.execute(
+        "INSERT INTO last_good (id, commit_sha, bundle_hash, compiled_at, first_commits)"
+        " VALUES (1, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+        " commit_sha = EXCLUDED.commit_sha, bundle_hash = EXCLUDED.bundle_hash,"
+        " compiled_at = EXCLUDED.compiled_at, first_commits = EXCLUDED.first_commits",
+        (commit, good.bundle.hash, good.compiled_at, json.dumps(good.first_commits)))
+    db.execute("DELETE FROM last_good_files")
+    with db.cursor() as cursor:
+        cursor.executemany("INSERT INTO last_good_files (path, data) VALUES (%s, %s)", rows)
 
 
 def migrate(pool: psycopg_pool.ConnectionPool[Any], migrations: Sequence[str], *,

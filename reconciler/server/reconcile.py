@@ -5,6 +5,11 @@ the compiler and the state. A fetch failure is temporary (the loop backs off and
 good bundle stays served); a commit that does not compile is recorded with its
 diagnostics and is permanent for that commit (`Stalled`, reason `CompileFailed`) until a
 new commit arrives or an operator forces a recompile.
+
+Replicas sharing one database: every step first follows the shared state (a bundle
+another replica saved is loaded and served, its last attempt adopted), and only the
+leader (`leader.Leadership`) fetches and compiles. A replica that cannot reach the
+database serves nothing (`unreachable`) until it can again.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from typing import Literal, Protocol
 
 from converge.compiler.gitsource import GitSourceError
 from converge.compiler.sources import SourceFile
-from converge.reconciler.core import PermanentError, Status, TemporaryError, conditions
+from converge.reconciler.core import PermanentError, Status, StoreError, TemporaryError, conditions
+from converge.reconciler.server import leader as _leader
 from converge.reconciler.server import published as _published
 from converge.reconciler.server.compile import CompileResult, compile_sources
 from converge.reconciler.server.metrics import ServerMetrics
@@ -60,12 +66,14 @@ class Reconciler:
         prefix: the specs folder inside the repository.
         compiler: compiles files (injectable for tests).
         clock: wall-clock seconds.
+        leadership: whether this replica compiles (always, without replicas).
     """
 
     def __init__(self, *, repository: Repository, state: Storage, metrics: ServerMetrics,
                  status: Status, version: str, prefix: str = "",
                  compiler: Compiler = compile_sources,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 leadership: _leader.Leadership | None = None) -> None:
         self.repository = repository
         self.state = state
         self.metrics = metrics
@@ -74,8 +82,14 @@ class Reconciler:
         self.prefix = prefix
         self._compiler = compiler
         self._clock = clock
+        self.leadership = leadership or _leader.Sole()
         self._lock = threading.Lock()
+        self._follow_lock = threading.Lock()
         self._forced = False
+        self._marker: tuple[str, float] | None = None
+        """(hash, compiled at) of the saved bundle served now."""
+        self.leading = isinstance(self.leadership, _leader.Sole)
+        self.reachable = True
         self.published: _published.Published | None = None
         """The snapshot served now; replaced as a whole, read without locks."""
         self.last_attempt = state.last_attempt()
@@ -89,12 +103,27 @@ class Reconciler:
             self._forced = True
 
     def step(self) -> None:
-        """Fetch; compile and publish a new commit. Raises per the loop's protocol."""
+        """Follow the shared state; as the leader, fetch and compile and publish a new
+        commit. Raises per the loop's protocol."""
+        try:
+            self.follow()
+        except StoreError as error:
+            self.unreachable(str(error))
+            raise TemporaryError(f"the database does not answer: {error}") from None
+        leading = self.leadership.held()
+        if leading != self.leading:
+            self.leading = leading
+            self.status.update({"role": "leader" if leading else "follower"})
+        if not leading:
+            return
         with self._lock:
             forced, self._forced = self._forced, False
         commit = self._fetch()
+        served = self.published
         action = decide(fetched=commit, last=self.last_attempt, version=self.version,
-                        serving=self.published is not None, forced=forced)
+                        serving=served is not None and self.last_attempt is not None
+                        and served.bundle_hash == self.last_attempt.bundle_hash,
+                        forced=forced)
         if action == "unchanged":
             return
         if action == "still-failing" and self.last_attempt is not None:
@@ -133,13 +162,19 @@ class Reconciler:
                 outcome = "error"
             else:
                 outcome = "success" if result.ok else "failure"
-        attempt = self.state.record_attempt(
+        snapshot = good = None
+        if result.bundle is not None:
+            snapshot = _published.publish(result.bundle, compiled_at=started,
+                                          previous=self.published)
+            good = GoodBundle(result.bundle, started,
+                              {t: b.commit for t, b in snapshot.targets.items()})
+        attempt = self.state.record_attempt(  # with its bundle, in one transaction
             commit=commit, at=started, duration=time.perf_counter() - ticks, result=outcome,
             bundle_hash=result.bundle.hash if result.bundle else None, version=self.version,
-            error=result.error, diagnostics=result.diagnostics)
+            error=result.error, diagnostics=result.diagnostics, good=good)
         self.last_attempt = attempt
         self.metrics.compiles.labels(outcome).inc()
-        if result.bundle is None:
+        if result.bundle is None or snapshot is None:
             _log.error("commit %s does not compile: %s", commit[:12], result.error,
                        extra={"event": "compile-failed", "commit": commit,
                               "errors": sum(d["severity"] == "error"
@@ -148,9 +183,9 @@ class Reconciler:
                 self.status.set(conditions.READY, False, "NothingCompiled",
                                 _failure_message(attempt))
             raise PermanentError(_failure_message(attempt), reason="CompileFailed")
-        self._serve(_published.publish(result.bundle, compiled_at=started,
-                                       previous=self.published))
-        self.state.save_good(GoodBundle(result.bundle, started, self._first_commits()))
+        with self._follow_lock:
+            self._marker = (result.bundle.hash, started)
+            self._serve(snapshot)
         self.metrics.last_compile_success.set(started)
         _log.info("compiled %s: bundle %s", commit[:12], result.bundle.hash[:12],
                   extra={"event": "compiled", "commit": commit,
@@ -166,9 +201,41 @@ class Reconciler:
         self.status.update({"commit": snapshot.commit, "bundleHash": snapshot.bundle_hash,
                             "targets": {t: b.hash for t, b in snapshot.targets.items()}})
 
-    def _first_commits(self) -> dict[str, str | None]:
-        snapshot = self.published
-        return {t: b.commit for t, b in snapshot.targets.items()} if snapshot else {}
+    def follow(self) -> None:
+        """Serve the bundle saved in the database when it is not the one served (another
+        replica compiled it, or the database came back), and adopt its last attempt.
+
+        Raises:
+            StoreError: the database does not answer.
+        """
+        with self._follow_lock:
+            marker = self.state.good_marker()
+            if marker is not None and marker != self._marker:
+                self._load_good()
+            self.last_attempt = self.state.last_attempt() or self.last_attempt
+
+    def unreachable(self, error: str) -> None:
+        """The database does not answer: serve nothing (nothing stale passes for new)
+        and say so in `Ready` until `follow` succeeds again."""
+        with self._follow_lock:
+            if self.reachable:
+                _log.error("the database does not answer: stopped serving until it does: %s",
+                           error, extra={"event": "database-unreachable"})
+            self.reachable = False
+            self.published = None
+            self._marker = None
+            self.status.set(conditions.READY, False, "DatabaseUnreachable",
+                            f"the database does not answer: {error}")
+
+    def reached(self) -> None:
+        """The database answers again: serve what it holds."""
+        if not self.reachable:
+            _log.info("the database answers again", extra={"event": "database-reachable"})
+        self.reachable = True
+        self.follow()
+        if self.published is None:
+            self.status.set(conditions.READY, False, "NothingCompiled",
+                            "no commit has compiled yet")
 
     def _load_good(self) -> None:
         good = self.state.load_good()
@@ -176,8 +243,10 @@ class Reconciler:
             self.status.set(conditions.READY, False, "NothingCompiled",
                             "no commit has compiled yet")
             return
+        self._marker = (good.bundle.hash, good.compiled_at)
         self._serve(_published.publish(good.bundle, compiled_at=good.compiled_at,
-                                       previous=None, first_commits=good.first_commits))
+                                       previous=self.published,
+                                       first_commits=good.first_commits))
         self.metrics.last_compile_success.set(good.compiled_at)
         _log.info("serving the last good bundle %s from the database",
                   good.bundle.hash[:12], extra={"event": "loaded",

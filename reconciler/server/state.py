@@ -141,8 +141,11 @@ class Storage(Protocol):
 
     def record_attempt(self, *, commit: str, at: float, duration: float, result: str,
                        bundle_hash: str | None, version: str, error: str | None,
-                       diagnostics: list[dict[str, Any]]) -> Attempt:
-        """Record a compile attempt (keeping the newest `KEEP_COMPILES`)."""
+                       diagnostics: list[dict[str, Any]],
+                       good: GoodBundle | None = None) -> Attempt:
+        """Record a compile attempt (keeping the newest `KEEP_COMPILES`), and with `good`
+        save its bundle in the same transaction: a replica killed mid-way leaves both or
+        neither, so the next leader compiles the commit again or not at all."""
         ...
 
     def attempts(self, limit: int) -> list[Attempt]:
@@ -180,6 +183,10 @@ class Storage(Protocol):
         """Record a trigger (keeping the newest `KEEP_TRIGGERS`); its id."""
         ...
 
+    def triggers_after(self, after: int) -> list[tuple[int, str]]:
+        """(id, source) of the triggers recorded after id `after`, oldest first."""
+        ...
+
     def record_delivery(self, *, delivery: str, body_sha256: str, at: float,
                         window: float) -> bool:
         """Remember a webhook delivery; False when seen within `window` seconds."""
@@ -210,8 +217,11 @@ class ServerState:
 
     def record_attempt(self, *, commit: str, at: float, duration: float, result: str,
                        bundle_hash: str | None, version: str, error: str | None,
-                       diagnostics: list[dict[str, Any]]) -> Attempt:
+                       diagnostics: list[dict[str, Any]],
+                       good: GoodBundle | None = None) -> Attempt:
         with self.store.transaction() as db:
+            if good is not None:
+                _save_good(db, good)
             cursor = db.execute(
                 "INSERT INTO compiles (commit_sha, at, duration, result, bundle_hash, version,"
                 " error, diagnostics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -234,15 +244,8 @@ class ServerState:
 
     def save_good(self, good: GoodBundle) -> None:
         """Replace the saved bundle, in one transaction (each file zlib-compressed)."""
-        commit = (good.bundle.manifest.get("source") or {}).get("commit")
-        rows = [(path, zlib.compress(data, 6)) for path, data in good.bundle.files.items()]
         with self.store.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO last_good (id, commit_sha, bundle_hash, compiled_at,"
-                " first_commits) VALUES (1, ?, ?, ?, ?)",
-                (commit, good.bundle.hash, good.compiled_at, json.dumps(good.first_commits)))
-            db.execute("DELETE FROM last_good_files")
-            db.executemany("INSERT INTO last_good_files (path, data) VALUES (?, ?)", rows)
+            _save_good(db, good)
 
     def load_good(self) -> GoodBundle | None:
         row = self.store.query_one("SELECT * FROM last_good WHERE id = 1")
@@ -315,6 +318,11 @@ class ServerState:
             db.execute("DELETE FROM triggers WHERE id <= ?", (number - KEEP_TRIGGERS,))
         return number
 
+    def triggers_after(self, after: int) -> list[tuple[int, str]]:
+        rows = self.store.query("SELECT id, source FROM triggers WHERE id > ? ORDER BY id"
+                                " LIMIT 100", (after,))
+        return [(int(row["id"]), row["source"]) for row in rows]
+
     def record_delivery(self, *, delivery: str, body_sha256: str, at: float,
                         window: float) -> bool:
         """Remember a webhook delivery; False when its id or its body was already seen
@@ -328,6 +336,17 @@ class ServerState:
             db.execute("INSERT INTO webhook_deliveries (delivery, body_sha256, at) "
                        "VALUES (?, ?, ?)", (delivery, body_sha256, at))
         return True
+
+
+def _save_good(db: sqlite3.Connection, good: GoodBundle) -> None:
+    commit = (good.bundle.manifest.get("source") or {}).get("commit")
+    rows = [(path, zlib.compress(data, 6)) for path, data in good.bundle.files.items()]
+    db.execute(
+        "INSERT OR REPLACE INTO last_good (id, commit_sha, bundle_hash, compiled_at,"
+        " first_commits) VALUES (1, ?, ?, ?, ?)",
+        (commit, good.bundle.hash, good.compiled_at, json.dumps(good.first_commits)))
+    db.execute("DELETE FROM last_good_files")
+    db.executemany("INSERT INTO last_good_files (path, data) VALUES (?, ?)", rows)
 
 
 def filters(cluster_id: str | None, target: str | None,
