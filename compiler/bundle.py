@@ -116,16 +116,18 @@ def _counts(model: Model, target: str, own: Mapping[str, str]) -> dict[str, int]
                 "alerts": sum(r.kind == "alert" for r in rules),
                 "records": sum(r.kind == "record" for r in rules)}
     if target == "alertmanager":
-        routes = 0
+        routes = escalating = 0
         if model.routing is not None:
             stack = [model.routing.route]
             while stack:
                 route = stack.pop()
                 routes += 1
+                escalating += bool(route.escalation)  # a sibling route and its receiver
                 stack.extend(route.routes)
         inhibits = len(model.routing.inhibit_rules) if model.routing else 0
-        receivers = len(model.channels) + (
+        receivers = len(model.channels) + escalating + (
             0 if model.routing and model.routing.route.receiver else 1)
+        routes += escalating
         return {"receivers": receivers, "routes": routes, "inhibitRules": inhibits}
     if target == "kubernetes":  # every object (or patch) is a file; kustomizations list them
         return {"objects": sum(not p.endswith("/kustomization.yaml") for p in own)}

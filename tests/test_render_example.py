@@ -172,7 +172,9 @@ def _assert_generated_and_sourced(built: bundle.Bundle, inputs: set[str]) -> Non
                 assert document["compiler"]["name"] == "converge"
                 continue
             assert document["schemaVersion"] == "converge/reconciler/v1", path
-            (entries,) = (v for k, v in document.items() if k != "schemaVersion")
+            (entries,) = (v for k, v in document.items()  # channels.json's Project
+                          if k not in ("schemaVersion", "eventChannels", "fallbackChannel",
+                                       "escalations"))  # settings carry no entries
             assert all(entry["source"] in inputs for entry in entries), path
 
 
