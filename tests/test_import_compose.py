@@ -121,3 +121,15 @@ def test_the_command_writes_specs_that_check(tmp_path: Path) -> None:
     again = runner.invoke(main, ["import", "compose", str(folder / "docker-compose.yml"),
                                  "-o", str(out)])
     assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_strict_refuses_a_compose_import_that_changes_something(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: nginx\n    restart: always\n    healthcheck:\n"
+        "      test: [CMD, curl, -f, http://localhost]\n      interval: 5s\n"
+        "      timeout: 10s\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", "compose", str(tmp_path / "compose.yaml"),
+                                       "-o", str(tmp_path / "out"), "--strict"])
+    assert result.exit_code == 1, result.output
+    assert "Import report: 1 change(s)" in result.output
+    assert not (tmp_path / "out").exists()

@@ -108,7 +108,8 @@ def alertmanager(file: Path, output: Path, force: bool, strict: bool) -> None:
 @click.option("--project", metavar="NAME",
               help="Compose project name (default: the file's `name:`, else its folder's name).")
 @_FORCE
-def compose(file: Path, output: Path, project: str | None, force: bool) -> None:
+@_STRICT
+def compose(file: Path, output: Path, project: str | None, force: bool, strict: bool) -> None:
     """Import a Compose file's restart and healthcheck settings as HealingPolicies.
 
     One policy per service, in OUTPUT/healing/<project>.yaml; see docs/healer.md for the
@@ -124,6 +125,7 @@ def compose(file: Path, output: Path, project: str | None, force: bool) -> None:
                                         taken=taken)
 
     imported = _convert(convert, output, "HealingPolicy")
+    _refuse_changes(imported, strict=strict)
     extra = [] if existing.versions is not None else [
         scaffold.project_file(output.resolve().name, imported.versions)]
     _write(output, [*imported.files, *extra], force=force)
