@@ -47,7 +47,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     (workdir / "prometheus.yml").write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        f"scrape_configs:\n  - job_name: self\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n",
+        "scrape_configs:\n  - job_name: self\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n",
         encoding="utf-8")
     process = realtargets._start("prometheus", [
         realtools.tool("prometheus"), f"--config.file={workdir / 'prometheus.yml'}",
