@@ -30,7 +30,8 @@ def groups(settings: MetaMonitoring, project: model.Project) -> tuple[model.Rule
             annotations={"summary": summary, "description": description},
             targets=targets, vmalert={}, tier=None, origin=origin,
         )
-        for name, expr, for_, severity, summary, description in _alerts(settings)
+        for name, expr, for_, severity, summary, description in (
+            *_alerts(settings), *_daemon_alerts(settings))
     )
     return (model.RuleGroup(
         name=settings.group, interval=project.default_interval, limit=None,
@@ -78,6 +79,61 @@ def _alerts(settings: MetaMonitoring) -> list[tuple[str, str, str, str, str, str
          "converge config server {{ $labels.instance }} cannot compile the repository",
          "Commits on the served branch fail to compile; sidecars keep the last good bundle. "
          "GET /api/v1/config/sync on the server shows the diagnostics."),
+    ]
+
+
+def _daemon_alerts(settings: MetaMonitoring) -> list[tuple[str, str, str, str, str, str]]:
+    """The notifier's, healer's and scaler's alerts, and restarts of every daemon."""
+    jobs = {"sidecar": settings.sidecar_job, "server": settings.server_job,
+            "notifier": settings.notifier_job, "healer": settings.healer_job,
+            "scaler": settings.scaler_job}
+    selector = {daemon: f'job="{_escape(job)}"' for daemon, job in jobs.items()}
+    notifier, healer, scaler = selector["notifier"], selector["healer"], selector["scaler"]
+    backlog = int(parse_duration(settings.backlog_age))
+    wait = settings.for_
+    restarts = " or ".join(f"changes(converge_{daemon}_start_time_seconds{{{selector[daemon]}}}"
+                           f"[1h]) > 2" for daemon in jobs)
+    down = [(f"Converge{daemon.capitalize()}Down", f"up{{{selector[daemon]}}} == 0", "5m",
+             "critical", f"converge {daemon} {{{{ $labels.instance }}}} is down",
+             f"Prometheus cannot scrape the {daemon} at {{{{ $labels.instance }}}}: {why}")
+            for daemon, why in (
+                ("notifier", "nothing Alertmanager routes to DingTalk, WeCom or Feishu, and "
+                             "no daemon event or escalation, reaches anyone until it is back."),
+                ("healer", "failed containers are not restarted until it is back."),
+                ("scaler", "worker pools keep their size until it is back."))]
+    return [*down,
+        ("ConvergeDaemonRestarting", restarts, "1m", "warning",
+         "converge daemon {{ $labels.job }} on {{ $labels.instance }} keeps restarting",
+         "It started {{ $value }} times in the last hour (converge_<daemon>_start_time_"
+         "seconds changed): a crash loop. Its logs say why."),
+        ("ConvergeNotifierBacklog",
+         f"max by (instance, channel) (converge_notifier_oldest_pending_age_seconds"
+         f"{{{notifier}}}) > {backlog}", wait, "warning",
+         "notifications to {{ $labels.channel }} are waiting for over "
+         f"{settings.backlog_age}",
+         "The oldest message for {{ $labels.channel }} has waited "
+         "{{ $value | humanizeDuration }}: the vendor refuses, rate-limits or cannot be "
+         "reached. The notifier's /status says why."),
+        ("ConvergeNotifierDeadLetters",
+         f"increase(converge_notifier_dead_lettered_total{{{notifier}}}[15m]) > 0", "1m",
+         "warning", "notifications to {{ $labels.channel }} were dead-lettered",
+         "Messages to {{ $labels.channel }} failed permanently; GET /api/v1/dead-letters "
+         "on the notifier lists them and why, POST …/retry sends one again."),
+        ("ConvergeEscalationsPending",
+         f"converge_notifier_escalations_pending{{{notifier}}} > 0", "1h", "warning",
+         "{{ $value }} escalated alerts nobody has acknowledged for an hour",
+         "Firing alerts keep paging their escalation levels. Acknowledge them "
+         "(POST /api/v1/alerts/<fingerprint>/ack on the notifier, or a silence)."),
+        ("ConvergeHealerBudgetExhausted",
+         f"increase(converge_healer_budget_exhausted_total{{{healer}}}[15m]) > 0", "1m",
+         "critical", "the healer on {{ $labels.instance }} gave up restarting a container",
+         "A container spent its restart budget and stays down; the healer's "
+         "/api/v1/healer/history says which."),
+        ("ConvergeScalerHolding",
+         f'converge_scaler_pool_mode{{{scaler}, mode="hold"}} == 1', wait, "warning",
+         "the scaler holds pool {{ $labels.pool }} at its size",
+         "The scaling queries of pool {{ $labels.pool }} keep failing, so the scaler "
+         "neither grows nor shrinks it. Its /status says which query fails."),
     ]
 
 

@@ -129,7 +129,9 @@ class MetaMonitoring(Spec):
     """Alert rules for converge's own daemons, added to the rendered Prometheus rules.
 
     They fire when a sidecar's syncs keep failing, a target runs something other than what
-    was compiled, a sidecar has not synced for `staleAfter`, or a daemon is down.
+    was compiled, a sidecar has not synced for `staleAfter`, a daemon is down or keeps
+    restarting, the notifier's outbox backs up or dead-letters, escalated alerts stay
+    unacknowledged, the healer spends a restart budget or the scaler holds a pool.
     """
 
     enabled: bool = False
@@ -140,6 +142,14 @@ class MetaMonitoring(Spec):
     """The `job` label Prometheus gives the sidecars' `/metrics` targets."""
     server_job: Annotated[str, Field(min_length=1)] = "converge-server"
     """The `job` label Prometheus gives the config server's `/metrics` target."""
+    notifier_job: Annotated[str, Field(min_length=1)] = "converge-notifier"
+    """The `job` label Prometheus gives the notifier's `/metrics` target."""
+    healer_job: Annotated[str, Field(min_length=1)] = "converge-healer"
+    """The `job` label Prometheus gives the healer's `/metrics` target."""
+    scaler_job: Annotated[str, Field(min_length=1)] = "converge-scaler"
+    """The `job` label Prometheus gives the scaler's `/metrics` target."""
+    backlog_age: Duration = "10m"
+    """A notifier channel whose oldest waiting message is older than this is backlogged."""
     for_: Duration = Field(default="10m", alias="for")
     """How long a problem lasts before its alert fires."""
     stale_after: Duration = "1h"

@@ -13,7 +13,11 @@ from converge.compiler import pipeline, render
 from converge.compiler.sources import SourceFile
 
 META_ALERTS = ["ConvergeSidecarDown", "ConvergeServerDown", "ConvergeSyncFailing",
-               "ConvergeTargetNotConverged", "ConvergeConfigStale", "ConvergeCompileFailing"]
+               "ConvergeTargetNotConverged", "ConvergeConfigStale", "ConvergeCompileFailing",
+               "ConvergeNotifierDown", "ConvergeHealerDown", "ConvergeScalerDown",
+               "ConvergeDaemonRestarting", "ConvergeNotifierBacklog",
+               "ConvergeNotifierDeadLetters", "ConvergeEscalationsPending",
+               "ConvergeHealerBudgetExhausted", "ConvergeScalerHolding"]
 
 
 def _compile(meta: dict[str, Any] | None) -> tuple[pipeline.CheckResult, dict[str, str]]:
@@ -45,6 +49,24 @@ def test_on_renders_one_prometheus_group_with_every_alert() -> None:
     assert rules["ConvergeSyncFailing"]["for"] == "15m"
     assert 'job="sidecars"' in rules["ConvergeTargetNotConverged"]["expr"]
     assert rules["ConvergeConfigStale"]["expr"].endswith("> 7200")
+    assert 'job="converge-notifier"' in rules["ConvergeNotifierDeadLetters"]["expr"]
+    assert rules["ConvergeNotifierBacklog"]["expr"].endswith("> 600")
+    assert "converge_healer_start_time_seconds" in rules["ConvergeDaemonRestarting"]["expr"]
+
+
+def test_the_daemon_metrics_the_rules_read_exist() -> None:
+    """Every converge_* metric the meta rules read is one a daemon exports."""
+    import re
+
+    from converge.reconciler import docgen
+
+    _, files = _compile({"enabled": True})
+    text = files["prometheus/rules/converge-meta.yaml"]
+    read = {name for name in re.findall(r"converge_[a-z_]+", text)
+            if not name.endswith("_start_time_seconds")}  # every daemon's, in daemons.md
+    read -= {"converge_meta_monitoring"}
+    exported = set(re.findall(r"converge_[a-z_]+", docgen.reference()))
+    assert read <= exported, sorted(read - exported)
 
 
 def test_group_name_clash_is_reported_at_the_switch() -> None:

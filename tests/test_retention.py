@@ -59,3 +59,14 @@ def test_retention_defaults_are_thirty_days() -> None:
     for command in (["notifier", "--help"], ["healer", "--help"]):
         shown = CliRunner().invoke(main, command).output
         assert "30d" in shown
+
+
+def test_the_open_incident_gives_the_self_healing_response_time(tmp_path: Path) -> None:
+    records = Records(tmp_path / "h.db")
+    records.write(WEB, "p", [Record("container_stopped", "exited 1", "restart", "pending",
+                                    op="open")], now=100.0)
+    assert records.open_since("c1") == 100.0
+    records.write(WEB, "p", [Record("recovered", "ok", "none", "success", op="resolve")],
+                  now=130.0)
+    assert records.open_since("c1") is None
+    records.close()

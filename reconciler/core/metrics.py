@@ -96,6 +96,9 @@ class LoopLag:
 
 
 def build_info(registry: CollectorRegistry, daemon: str, version: str) -> None:
-    """`converge_<daemon>_build_info{version} 1`."""
+    """`converge_<daemon>_build_info{version} 1` and `converge_<daemon>_start_time_seconds`
+    (the process's start: uptime is `time() -` it, restarts are its `changes()`)."""
     Gauge(name(daemon, "build_info"), "converge build.", ["version"],
           registry=registry).labels(version).set(1)
+    Gauge(name(daemon, "start_time_seconds"), "When this process started (Unix time).",
+          registry=registry).set(time.time())

@@ -200,6 +200,10 @@ class Healer:
         container, policy = watched.container, watched.policy
         before = self.tracks.get(container.id)
         self.tracks[container.id] = decision.track
+        if any(r.type == "recovered" and r.op == "resolve" for r in decision.records):
+            detected = self.records.open_since(container.id)
+            if detected is not None:  # failure detected -> healthy again
+                self.metrics.recovery.observe(max(0.0, now - detected))
         if decision.records:
             self.records.write(container, policy.name, decision.records, now=now,
                                details=_details(container, policy, decision))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from converge.reconciler.core.metrics import name
 
@@ -42,6 +42,10 @@ class HealerMetrics:
         self.mtbf = Gauge(name(daemon, "mtbf_seconds"),
                           "Mean time between failures per service.", ["service"],
                           registry=registry)
+        self.recovery = Histogram(name(daemon, "recovery_seconds"),
+                                  "Self-healing response time: from a failure detected to "
+                                  "the container healthy again.", registry=registry,
+                                  buckets=(5, 10, 30, 60, 120, 300, 600, 1800, 3600))
         self.engine_up = Gauge(name(daemon, "engine_up"),
                                "1 when the last engine request succeeded.", registry=registry)
         for state in STATES:

@@ -140,6 +140,15 @@ class Records:
                     inserted.append(int(cursor.lastrowid or 0))
         return inserted
 
+    def open_since(self, container_id: str) -> float | None:
+        """When the container's open incident was detected (Unix time), if one is open."""
+        marks = ",".join("?" * len(INCIDENT_TYPES))
+        row = self.store.query_one(
+            "SELECT min(detected_at) FROM failure_records WHERE container_id = ? AND "
+            f"resolved_at IS NULL AND failure_type IN ({marks})",
+            (container_id, *INCIDENT_TYPES))
+        return float(row[0]) if row is not None and row[0] is not None else None
+
     def prune(self, *, before: float) -> int:
         """Delete failure records detected before `before` (a Unix time) and resolved (an
         open incident is kept however old): the healer's retention."""

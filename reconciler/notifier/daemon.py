@@ -132,6 +132,7 @@ class NotifierDaemon:
             with contextlib.suppress(Exception):  # a busy store only delays the listing
                 await self.notifier.refresh_listing()
                 await self.notifier.refresh_escalations()
+                await self.notifier.refresh_backlog()
             if time.monotonic() - last_prune > 60:
                 last_prune = time.monotonic()
                 with contextlib.suppress(Exception):

@@ -57,6 +57,9 @@ class NotifierMetrics:
                                            registry=registry)
         self.queue_depth = Gauge(n("queue_depth"), "Messages waiting per channel.", ["channel"],
                                  registry=registry)
+        self.backlog_age = Gauge(n("oldest_pending_age_seconds"), "Age of the oldest "
+                                 "message waiting per channel (0: none waiting).",
+                                 ["channel"], registry=registry)
         self.dead_letters = Gauge(n("dead_letters"), "Dead letters per channel.", ["channel"],
                                   registry=registry)
         self.latency = Histogram(n("delivery_latency_seconds"),

@@ -403,6 +403,13 @@ class Outbox:
             "DELETE FROM messages WHERE state = 'delivered' AND finished_at < ?",
             (before,)).rowcount))
 
+    async def oldest_pending(self) -> dict[str, float]:
+        """When the oldest pending message of each channel arrived (Unix time)."""
+        rows = await self._call(lambda db: db.execute(
+            "SELECT channel, min(received_at) FROM messages WHERE state = 'pending' "
+            "GROUP BY channel").fetchall())
+        return {str(channel): float(at) for channel, at in rows}
+
     async def prune_history(self, *, keep: float) -> int:
         """Delete dead letters (and their messages) that failed more than `keep` seconds
         ago: the notifier's history retention."""

@@ -315,6 +315,14 @@ class Notifier:
                      extra={"event": "acknowledged", "fingerprint": fingerprint, "by": by})
         return True
 
+    async def refresh_backlog(self) -> None:
+        """Set each channel's oldest-pending-message age gauge (the outbox backlog)."""
+        oldest = await self.outbox.oldest_pending()
+        now = self._wall()
+        for name in sorted(set(self.workers) | set(oldest)):
+            at = oldest.get(name)
+            self.metrics.backlog_age.labels(name).set(max(0.0, now - at) if at else 0.0)
+
     async def refresh_escalations(self) -> None:
         """Push the tracked alerts to `/status` and the gauge."""
         tracked = await self.tracker.tracked()
