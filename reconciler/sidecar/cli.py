@@ -64,6 +64,11 @@ def read_token(path: Path) -> str:
 @click.option("--target-dest", metavar="PATH",
               help="DEST as the target sees it, when it mounts the directory elsewhere "
                    "(matched against the `file` of its rule groups) [default: DEST].")
+@click.option("--notifier-url", metavar="URL", envvar="CONVERGE_NOTIFIER_URL",
+              help="converge notifier base URL: sync failures, rollbacks and recoveries are "
+                   "sent as events (default: only logged).")
+@click.option("--notifier-token-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="File holding the notifier's bearer token (its --token-file).")
 @conventions.log_options
 @click.option("--once", is_flag=True,
               help="Sync once and exit: 0 when the target runs the bundle, 1 otherwise.")
@@ -72,7 +77,8 @@ def read_token(path: Path) -> str:
 @secretaccess.options
 def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: str,
             interval: str, token_file: Path | None, listen: str, state_dir: Path | None,
-            target_dest: str | None, log_format: str, log_level: str, once: bool,
+            target_dest: str | None, notifier_url: str | None,
+            notifier_token_file: Path | None, log_format: str, log_level: str, once: bool,
             no_validate: bool, secrets_dir: Path | None, secret_env_names: tuple[str, ...],
             secret_env_prefixes: tuple[str, ...]) -> None:
     """Pull the compiled bundle, publish it atomically under DEST, reload the target and
@@ -95,7 +101,8 @@ def sidecar(source: str, target: str, dest: Path, reload_url: str, cluster_id: s
         source=source, target=target, dest=dest, reload_url=reload_url,
         cluster_id=cluster_id, interval=parse_duration(interval),
         token=read_token(token_file) if token_file else None, state_dir=state_dir,
-        target_dest=target_dest, validate=not no_validate,
+        target_dest=target_dest, validate=not no_validate, notifier_url=notifier_url,
+        notifier_token_file=notifier_token_file,
         secret_access=secretaccess.from_options(
             secrets_dir=secrets_dir, secret_env_names=secret_env_names,
             secret_env_prefixes=secret_env_prefixes))

@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 
 from converge.reconciler.core import LoopSettings, Runtime, TemporaryError, conditions
+from converge.reconciler.core.events import EventSink, HttpEventSink, LogSink, Outbox
 from converge.reconciler.core.secretaccess import SecretAccess
+from converge.reconciler.sidecar import events as sync_events
 from converge.reconciler.sidecar import metrics, targets
 from converge.reconciler.sidecar.publish import Publisher, default_state_dir
 from converge.reconciler.sidecar.sources import BundleSource, SourceError, parse
@@ -43,6 +45,10 @@ class Options:
     instance: str = dataclasses.field(default_factory=socket.gethostname)
     secret_access: SecretAccess = dataclasses.field(default_factory=SecretAccess)
     """What secret references may read on this host (none but DEFAULT_DIR's files)."""
+    notifier_url: str | None = None
+    """`converge notifier`: sync failures, rollbacks and recoveries are sent as events
+    (only logged when None)."""
+    notifier_token_file: Path | None = None
 
 
 def make_source(options: Options, *, state_dir: Path, client: httpx.Client) -> BundleSource:
@@ -82,6 +88,11 @@ class Sidecar:
                                           LoopSettings(interval=options.interval))
         self.runtime.status.set(conditions.READY, False, "Starting", "no bundle loaded yet")
         self._last_report = 0.0
+        sink: EventSink = (HttpEventSink(options.notifier_url,
+                                         token_file=options.notifier_token_file)
+                           if options.notifier_url else LogSink("sidecar"))
+        self.events = Outbox(sink, daemon="sidecar")
+        self._failing = False
         self.last: Report | None = None
 
     def start(self) -> None:
@@ -96,12 +107,23 @@ class Sidecar:
                              source_up=self.syncer.source_up, now=time.time())
         self._update_status(report)
         self._report_to_server(report)
+        self._send_event(report)
         if report.result == "failure":
             raise TemporaryError(report.reason)
         if report.result == "success":
             _log.info("sidecar 'sync' %s: %s", report.step.value, report.reason,
                       extra={"loop": "sync", "result": report.result, "hash": report.hash})
         return report
+
+    def _send_event(self, report: Report) -> None:
+        options = self.options
+        event, self._failing = sync_events.event_for(
+            self._failing, report, target=options.target, cluster=options.cluster_id,
+            instance=options.instance, now=time.time())
+        if event is not None:
+            self.events.add(event)
+        if self.events.pending:
+            self.events.flush()
 
     def close(self) -> None:
         self.syncer.publisher.close()
