@@ -21,6 +21,8 @@ import server_harness as h
 from test_server_cli import CONVERGE
 
 from converge.reconciler.server import postgres
+from converge.reconciler.sidecar.sources.base import SourceError
+from converge.reconciler.sidecar.sources.server import ServerSource
 
 INTERVAL = 1.0
 """The replicas' poll interval (`--interval`): leadership moves within twice that."""
@@ -126,6 +128,8 @@ def test_one_leader_compiles_and_another_takes_over_when_it_is_killed(
     assert [r.serving() for r in group] == [first] * 3
     assert len(_compiles_of(group[0], first)) == 1
 
+    sidecars = [_Sidecar([r.url for r in group[n:] + group[:n]]) for n in range(3)]
+    assert {sidecar.sync() for sidecar in sidecars} == {first}
     leader = _leaders(group)[0]
     others = [r for r in group if r is not leader]
     commit = specs.commit_docs(specs.with_threshold(97), "a new threshold")
@@ -142,6 +146,29 @@ def test_one_leader_compiles_and_another_takes_over_when_it_is_killed(
     assert [c["result"] for c in compiled] == ["success"], compiled  # compiled once
     bundles = [r.client.get("/api/v1/bundles/prometheus") for r in others]
     assert len({b.headers["ETag"] for b in bundles}) == 1
+    h.wait_for(lambda: all(sidecar.sync() == commit for sidecar in sidecars), 20,
+               "every sidecar converges on the new commit")
+    for sidecar in sidecars:
+        sidecar.source.close()
+
+
+class _Sidecar:
+    """A sidecar's bundle source given every replica's URL (its own order)."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.source = ServerSource(urls, target="prometheus", token=h.TOKEN)
+        self.hash: str | None = None
+        self.commit: str | None = None
+
+    def sync(self) -> str | None:
+        """Fetch (failing over as needed); the commit now held."""
+        try:
+            candidate = self.source.fetch(self.hash)
+        except SourceError:
+            return self.commit
+        if candidate is not None:
+            self.hash, self.commit = candidate.hash, candidate.commit
+        return self.commit
 
 
 def test_a_trigger_on_a_follower_makes_the_leader_compile(
@@ -168,6 +195,8 @@ def test_without_the_database_replicas_are_not_ready_and_lose_nothing(
                   "hash": group[0].client.get("/api/v1/bundles/prometheus").json()["hash"]}
         assert group[1].client.post("/api/v1/config/sync/status", json=report).is_success
         etag = group[0].client.get("/api/v1/bundles/prometheus").headers["ETag"]
+        sidecar = _Sidecar([r.url for r in group])
+        assert sidecar.sync() == commit
 
         own.stop()
         stopped_at = time.monotonic()
@@ -175,6 +204,9 @@ def test_without_the_database_replicas_are_not_ready_and_lose_nothing(
         for replica in group:
             answer = replica.client.get("/api/v1/bundles/prometheus")
             assert answer.status_code == 503 and "database" in answer.json()["error"]
+        with pytest.raises(SourceError, match="database"):
+            sidecar.source.fetch(sidecar.hash)
+        assert sidecar.sync() == commit  # it keeps its last good bundle
         time.sleep(max(0.0, 30 - (time.monotonic() - stopped_at)))  # 30 s without it
         assert all(r.process.poll() is None for r in group)
 
@@ -186,6 +218,8 @@ def test_without_the_database_replicas_are_not_ready_and_lose_nothing(
         assert len(_compiles_of(group[2], commit)) == 1  # nothing compiled twice
         history = group[2].client.get("/api/v1/config/sync/history").json()["history"]
         assert [row["clusterId"] for row in history] == ["c1"]  # nothing lost or doubled
+        assert sidecar.source.fetch(sidecar.hash) is None  # unchanged: nothing new
+        sidecar.source.close()
         for replica in group:
             replica.stop()
 
@@ -202,5 +236,6 @@ def test_a_converge_older_than_the_schema_refuses_to_start(postgres_url: str,
          f"127.0.0.1:{postgres_harness.free_port()}", "--cache-dir", str(tmp_path / "git")],
         capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"})
     assert done.returncode == 1, done.stderr
-    assert ("schema version 2 is newer than this converge knows (1): a newer converge "
-            "migrated this database; upgrade this replica") in done.stderr
+    known = len(postgres.MIGRATIONS)
+    assert (f"schema version {known + 1} is newer than this converge knows ({known}): a "
+            "newer converge migrated this database; upgrade this replica") in done.stderr

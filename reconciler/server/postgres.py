@@ -10,6 +10,7 @@ newer than this converge knows is refused with a message saying so.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import urllib.parse
 import zlib
@@ -96,6 +97,9 @@ MIGRATIONS = [
     CREATE INDEX webhook_deliveries_by_body ON webhook_deliveries (body_sha256);
     CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (at);
     """,
+    """
+    ALTER TABLE last_good ADD COLUMN serial BIGINT NOT NULL DEFAULT 0;
+    """,
 ]
 
 MIGRATION_LOCK = 0x636F6E76_00000001
@@ -178,14 +182,14 @@ class PostgresState:
                        diagnostics: list[dict[str, Any]],
                        good: GoodBundle | None = None) -> Attempt:
         with self._transaction() as db:
-            if good is not None:
-                _save_good(db, good)
             row = db.execute(
                 "INSERT INTO compiles (commit_sha, at, duration, result, bundle_hash, version,"
                 " error, diagnostics) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 (commit, at, duration, result, bundle_hash, version, error,
                  json.dumps(diagnostics, ensure_ascii=False))).fetchone()
             number = int(row["id"]) if row else 0
+            if good is not None:
+                _save_good(db, dataclasses.replace(good, serial=number))
             db.execute("DELETE FROM compiles WHERE id <= %s", (number - state.KEEP_COMPILES,))
         return Attempt(number, commit, at, duration, result, bundle_hash, version, error,
                        diagnostics)
@@ -214,7 +218,7 @@ class PostgresState:
                      db.execute("SELECT path, data FROM last_good_files").fetchall()}
         manifest = json.loads(files[bundle.MANIFEST])
         return GoodBundle(bundle.Bundle(files, manifest), row["compiled_at"],
-                          json.loads(row["first_commits"]))
+                          json.loads(row["first_commits"]), int(row["serial"]))
 
     def good_marker(self) -> tuple[str, float] | None:
         rows = self._query("SELECT bundle_hash, compiled_at FROM last_good WHERE id = 1")
@@ -309,11 +313,13 @@ def _save_good(db: psycopg.Connection[Any], good: GoodBundle) -> None:
     commit = (good.bundle.manifest.get("source") or {}).get("commit")
     rows = [(path, zlib.compress(data, 6)) for path, data in good.bundle.files.items()]
     db.execute(
-        "INSERT INTO last_good (id, commit_sha, bundle_hash, compiled_at, first_commits)"
-        " VALUES (1, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+        "INSERT INTO last_good (id, commit_sha, bundle_hash, compiled_at, first_commits,"
+        " serial) VALUES (1, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
         " commit_sha = EXCLUDED.commit_sha, bundle_hash = EXCLUDED.bundle_hash,"
-        " compiled_at = EXCLUDED.compiled_at, first_commits = EXCLUDED.first_commits",
-        (commit, good.bundle.hash, good.compiled_at, json.dumps(good.first_commits)))
+        " compiled_at = EXCLUDED.compiled_at, first_commits = EXCLUDED.first_commits,"
+        " serial = EXCLUDED.serial",
+        (commit, good.bundle.hash, good.compiled_at, json.dumps(good.first_commits),
+         good.serial))
     db.execute("DELETE FROM last_good_files")
     with db.cursor() as cursor:
         cursor.executemany("INSERT INTO last_good_files (path, data) VALUES (%s, %s)", rows)

@@ -46,6 +46,9 @@ class Published:
     index: bytes
     index_etag: str
     manifest: Mapping[str, Any]
+    serial: int = 0
+    """The id of the compile attempt that made it: grows with every bundle the shared
+    state saves, so a sidecar can tell an older bundle from a newer one (`X-Converge-Serial`)."""
 
 
 def quote(tag: str) -> str:
@@ -78,7 +81,8 @@ def target_document(manifest: Mapping[str, Any], files: Mapping[str, bytes], tar
 
 
 def publish(built: bundle.Bundle, *, compiled_at: float, previous: Published | None,
-            first_commits: Mapping[str, str | None] | None = None) -> Published:
+            first_commits: Mapping[str, str | None] | None = None,
+            serial: int = 0) -> Published:
     """The snapshot for `built`, reusing `previous` bodies whose hash is unchanged.
 
     Args:
@@ -87,6 +91,7 @@ def publish(built: bundle.Bundle, *, compiled_at: float, previous: Published | N
         previous: what was served before, if anything.
         first_commits: target → the commit its files were first compiled from, for a
             bundle reloaded from the database (otherwise the bundle's own commit).
+        serial: the id of the attempt that compiled it.
     """
     manifest = built.manifest
     commit = (manifest.get("source") or {}).get("commit")
@@ -103,7 +108,7 @@ def publish(built: bundle.Bundle, *, compiled_at: float, previous: Published | N
                              "files": len(b.files), "url": f"/api/v1/bundles/{t}"}
                          for t, b in targets.items()}}
     return Published(commit, built.hash, compiled_at, targets, _encode(index),
-                     quote(built.hash), manifest)
+                     quote(built.hash), manifest, serial)
 
 
 def _target_body(manifest: Mapping[str, Any], files: Mapping[str, bytes], target: str,

@@ -14,6 +14,7 @@ database serves nothing (`unreachable`) until it can again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -185,7 +186,7 @@ class Reconciler:
             raise PermanentError(_failure_message(attempt), reason="CompileFailed")
         with self._follow_lock:
             self._marker = (result.bundle.hash, started)
-            self._serve(snapshot)
+            self._serve(dataclasses.replace(snapshot, serial=attempt.id))
         self.metrics.last_compile_success.set(started)
         _log.info("compiled %s: bundle %s", commit[:12], result.bundle.hash[:12],
                   extra={"event": "compiled", "commit": commit,
@@ -246,7 +247,7 @@ class Reconciler:
         self._marker = (good.bundle.hash, good.compiled_at)
         self._serve(_published.publish(good.bundle, compiled_at=good.compiled_at,
                                        previous=self.published,
-                                       first_commits=good.first_commits))
+                                       first_commits=good.first_commits, serial=good.serial))
         self.metrics.last_compile_success.set(good.compiled_at)
         _log.info("serving the last good bundle %s from the database",
                   good.bundle.hash[:12], extra={"event": "loaded",

@@ -94,6 +94,9 @@ MIGRATIONS = [
     CREATE INDEX webhook_deliveries_by_body ON webhook_deliveries (body_sha256);
     CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (at);
     """,
+    """
+    ALTER TABLE last_good ADD COLUMN serial INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 Row = sqlite3.Row | Mapping[str, Any]
@@ -127,6 +130,8 @@ class GoodBundle:
     bundle: bundle.Bundle
     compiled_at: float
     first_commits: dict[str, str | None]
+    serial: int = 0
+    """The id of the attempt that compiled it (set by `record_attempt`)."""
 
 
 class Storage(Protocol):
@@ -220,13 +225,13 @@ class ServerState:
                        diagnostics: list[dict[str, Any]],
                        good: GoodBundle | None = None) -> Attempt:
         with self.store.transaction() as db:
-            if good is not None:
-                _save_good(db, good)
             cursor = db.execute(
                 "INSERT INTO compiles (commit_sha, at, duration, result, bundle_hash, version,"
                 " error, diagnostics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (commit, at, duration, result, bundle_hash, version, error,
                  json.dumps(diagnostics, ensure_ascii=False)))
+            if good is not None:
+                _save_good(db, dataclasses.replace(good, serial=cursor.lastrowid or 0))
             db.execute("DELETE FROM compiles WHERE id <= ?",
                        ((cursor.lastrowid or 0) - KEEP_COMPILES,))
         return Attempt(cursor.lastrowid or 0, commit, at, duration, result, bundle_hash, version,
@@ -255,7 +260,7 @@ class ServerState:
                  for r in self.store.query("SELECT path, data FROM last_good_files")}
         manifest = json.loads(files[bundle.MANIFEST])
         return GoodBundle(bundle.Bundle(files, manifest), row["compiled_at"],
-                          json.loads(row["first_commits"]))
+                          json.loads(row["first_commits"]), row["serial"])
 
     # sync reports and the fleet
 
@@ -343,8 +348,9 @@ def _save_good(db: sqlite3.Connection, good: GoodBundle) -> None:
     rows = [(path, zlib.compress(data, 6)) for path, data in good.bundle.files.items()]
     db.execute(
         "INSERT OR REPLACE INTO last_good (id, commit_sha, bundle_hash, compiled_at,"
-        " first_commits) VALUES (1, ?, ?, ?, ?)",
-        (commit, good.bundle.hash, good.compiled_at, json.dumps(good.first_commits)))
+        " first_commits, serial) VALUES (1, ?, ?, ?, ?, ?)",
+        (commit, good.bundle.hash, good.compiled_at, json.dumps(good.first_commits),
+         good.serial))
     db.execute("DELETE FROM last_good_files")
     db.executemany("INSERT INTO last_good_files (path, data) VALUES (?, ?)", rows)
 

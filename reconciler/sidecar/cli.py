@@ -41,8 +41,9 @@ def read_token(path: Path) -> str:
 
 @click.command("sidecar")
 @click.option("--source", required=True, metavar="URL|git+URL|dir:PATH",
-              help="The config server URL, a Git repository (git+URL[#branch][:subdir], "
-                   "compiled here) or a directory holding a compiled bundle (dir:PATH).")
+              help="The config server URL (or several replicas' URLs separated by commas: "
+                   "failover), a Git repository (git+URL[#branch][:subdir], compiled here) "
+                   "or a directory holding a compiled bundle (dir:PATH).")
 @click.option("--target", required=True, type=click.Choice(TARGETS),
               help="Which target this sidecar keeps.")
 @click.option("--dest", required=True, type=click.Path(path_type=Path),

@@ -68,5 +68,9 @@ def parse(text: str) -> SourceSpec:
             raise ValueError(f"the subdirectory must be relative: {subdir!r}")
         return SourceSpec("git", url, branch, subdir)
     if text.startswith(("http://", "https://")):
-        return SourceSpec("server", text.rstrip("/"))
+        urls = [url.strip().rstrip("/") for url in text.split(",")]
+        if not all(url.startswith(("http://", "https://")) for url in urls):
+            raise ValueError(f"--source: every server URL of {text!r} must start with "
+                             "http:// or https:// (several are separated by commas)")
+        return SourceSpec("server", ",".join(urls))
     raise ValueError(f"--source must be a server URL, git+URL or dir:PATH, not {text!r}")

@@ -3,12 +3,18 @@ hash as `If-None-Match`, a bearer token, and sync-status reports back (docs/serv
 
 A 304 costs the server nothing and the sidecar nothing: the bundle is downloaded only
 when its target hash changed. Every body is verified like any other source's.
+
+Several server URLs (replicas; `--source URL,URL,...`): the sidecar keeps asking the one
+that last answered, and moves on to the next on a connection error or a 5xx. It never
+goes backwards: each bundle carries `X-Converge-Serial` (the id of the compile that made
+it, growing in the shared database), and a replica answering with a lower serial than
+the highest one taken (one that has not caught up) is passed over.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -21,54 +27,100 @@ TIMEOUT = 30.0
 
 
 class ServerSource:
-    """One target's bundle from the config server at `url`."""
+    """One target's bundle from the config server at `url`: one URL, or several
+    separated by commas (replicas, tried in turn)."""
 
-    def __init__(self, url: str, *, target: str, token: str | None,
+    def __init__(self, url: str | Sequence[str], *, target: str, token: str | None,
                  client: httpx.Client | None = None) -> None:
-        self.url = url.rstrip("/")
+        urls = url.split(",") if isinstance(url, str) else list(url)
+        self.urls = [u.strip().rstrip("/") for u in urls if u.strip()]
+        self.url = self.urls[0]
+        """The replica asked first: the one that last answered."""
         self.target = target
-        self.description = self.url
+        self.description = ",".join(self.urls)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.client = client or httpx.Client(timeout=TIMEOUT)
         self._headers = headers
+        self.serial = 0
+        """The highest `X-Converge-Serial` taken: older bundles are passed over."""
+
+    def _rotation(self) -> list[str]:
+        start = self.urls.index(self.url) if self.url in self.urls else 0
+        return self.urls[start:] + self.urls[:start]
 
     def fetch(self, known: str | None) -> Candidate | None:
         headers = dict(self._headers)
         if known:
             headers["If-None-Match"] = f'"{known}"'
-        try:
-            response = self.client.get(f"{self.url}/api/v1/bundles/{self.target}",
-                                       headers=headers)
-        except httpx.HTTPError as error:
-            raise SourceError(str(error) or type(error).__name__) from None
-        if response.status_code == 304:
-            return None
-        if response.status_code in (401, 403):
-            raise SourceError(f"the server refused the token (HTTP {response.status_code})")
-        if response.status_code != 200:
-            raise SourceError(f"HTTP {response.status_code}: {response.text.strip()[:200]}")
-        try:
-            body = response.json()
-        except ValueError:
-            raise BundleError("the server's answer is not JSON") from None
-        return _candidate(body, target=self.target, etag=response.headers.get("ETag"))
+        failures: list[str] = []
+        behind = False
+        for url in self._rotation():
+            try:
+                response = self.client.get(f"{url}/api/v1/bundles/{self.target}",
+                                           headers=headers)
+            except httpx.HTTPError as error:
+                failures.append(_failure(url, str(error) or type(error).__name__, self.urls))
+                continue
+            if response.status_code >= 500:
+                failures.append(_failure(url, f"HTTP {response.status_code}: "
+                                              f"{response.text.strip()[:200]}", self.urls))
+                continue
+            if response.status_code == 304:
+                self.url = url
+                return None
+            if response.status_code in (401, 403):
+                raise SourceError(f"the server refused the token (HTTP {response.status_code})")
+            if response.status_code != 200:
+                raise SourceError(f"HTTP {response.status_code}: {response.text.strip()[:200]}")
+            serial = _serial(response.headers.get("X-Converge-Serial"))
+            if serial is not None and serial < self.serial:
+                behind = True  # a replica that has not caught up: never go backwards
+                continue
+            try:
+                body = response.json()
+            except ValueError:
+                raise BundleError("the server's answer is not JSON") from None
+            candidate = _candidate(body, target=self.target, etag=response.headers.get("ETag"))
+            self.url = url
+            self.serial = max(self.serial, serial or 0)
+            return candidate
+        if behind and len(failures) < len(self.urls):
+            return None  # only older bundles elsewhere: nothing newer to take
+        raise SourceError("; ".join(failures))
 
     def report(self, report: Mapping[str, Any]) -> None:
-        """POST a sync-status report; failures only cost the report.
+        """POST a sync-status report (to the replica that last answered, then the
+        others); failures only cost the report.
 
         Raises:
-            SourceError: the server could not take it.
+            SourceError: no server could take it.
         """
-        try:
-            response = self.client.post(f"{self.url}/api/v1/config/sync/status",
-                                        json=dict(report), headers=self._headers)
-        except httpx.HTTPError as error:
-            raise SourceError(str(error) or type(error).__name__) from None
-        if response.status_code >= 300:
-            raise SourceError(f"status report refused: HTTP {response.status_code}")
+        failures: list[str] = []
+        for url in self._rotation():
+            try:
+                response = self.client.post(f"{url}/api/v1/config/sync/status",
+                                            json=dict(report), headers=self._headers)
+            except httpx.HTTPError as error:
+                failures.append(_failure(url, str(error) or type(error).__name__, self.urls))
+                continue
+            if response.status_code >= 500:
+                failures.append(_failure(url, f"HTTP {response.status_code}", self.urls))
+                continue
+            if response.status_code >= 300:
+                raise SourceError(f"status report refused: HTTP {response.status_code}")
+            return
+        raise SourceError("status report refused: " + "; ".join(failures))
 
     def close(self) -> None:
         self.client.close()
+
+
+def _failure(url: str, message: str, urls: Sequence[str]) -> str:
+    return f"{url}: {message}" if len(urls) > 1 else message
+
+
+def _serial(header: str | None) -> int | None:
+    return int(header) if header is not None and header.isdigit() else None
 
 
 def _candidate(body: Any, *, target: str, etag: str | None) -> Candidate:
