@@ -107,8 +107,9 @@ def test_example_yaml_parses(path: Path) -> None:
 COMPOSE_KEYS = {"name", "services", "volumes", "secrets", "networks", "configs"}
 
 
-def test_compose_structure() -> None:
-    [compose] = _documents(EXAMPLES / "compose.yaml")
+@pytest.mark.parametrize("name", ["compose.yaml", "compose-ha.yaml"])
+def test_compose_structure(name: str) -> None:
+    [compose] = _documents(EXAMPLES / name)
     assert set(compose) - COMPOSE_KEYS <= {k for k in compose if k.startswith("x-")}
     services: dict[str, Any] = compose["services"]
     volumes = set(compose.get("volumes", {}))
