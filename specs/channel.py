@@ -53,6 +53,25 @@ class EventRoute(Spec):
 _BaseUrl = Annotated[str, Field(pattern=r"^https?://[^?#]+$")]
 
 
+class Person(Spec):
+    """How one person is @-mentioned on this channel."""
+
+    mobile: str | None = None
+    """Phone number; quote it."""
+    user_id: str | None = None
+    """The vendor's user id."""
+
+
+class MentionsFrom(Spec):
+    """@-mention whoever an alert names: the value of an alert label or annotation (names
+    separated by commas), each looked up in `people`."""
+
+    label: Annotated[str, Field(min_length=1)]
+    """Label or annotation holding the names, such as `oncall`."""
+    people: dict[str, Person] = Field(default_factory=dict)
+    """Each name's phone number or user id on this channel; unknown names are ignored."""
+
+
 class BasicAuth(Spec):
     """HTTP basic authentication."""
 
@@ -156,6 +175,9 @@ class DingTalkChannel(ChannelBase):
     """User ids to @-mention."""
     is_at_all: bool = False
     """@-mention everyone."""
+    mentions_from: MentionsFrom | None = None
+    """@-mention people the alert names (a label mapped to phones or user ids), as well as
+    the fixed ones; resolved messages mention nobody."""
     rate_limit: RateLimit = RateLimit(messages=20, per="1m")
     """How fast the notifier sends here (the robot accepts 20 messages a minute)."""
     base_url: _BaseUrl | None = None
@@ -177,6 +199,9 @@ class WeComChannel(ChannelBase):
     """User ids to @-mention (`@all` for everyone)."""
     mentioned_mobile_list: list[str] = Field(default_factory=list)
     """Phone numbers to @-mention."""
+    mentions_from: MentionsFrom | None = None
+    """@-mention people the alert names (a label mapped to phones or user ids), as well as
+    the fixed ones; resolved messages mention nobody."""
     rate_limit: RateLimit = RateLimit(messages=20, per="1m")
     """How fast the notifier sends here (the robot accepts 20 messages a minute)."""
     base_url: _BaseUrl | None = None

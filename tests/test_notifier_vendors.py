@@ -48,12 +48,15 @@ def test_wecom_parts_respect_the_content_limits(msg_type: str, limit: int) -> No
     parts = wecom.parts(channel, BIG)
     assert len(parts) > 1
     for part in parts:
-        assert len(part[msg_type]["content"].encode()) <= limit
+        assert len(part[part["msgtype"]]["content"].encode()) <= limit
     if msg_type == "text":
         assert parts[0]["text"]["mentioned_list"] == ["zhangsan"]
         assert parts[0]["text"]["mentioned_mobile_list"] == ["138"]
     else:
         assert parts[0]["markdown"]["content"].endswith("<@zhangsan>")
+        # markdown drops phone mentions: one text message carries them
+        assert [p["msgtype"] for p in parts[-2:]] == ["markdown", "text"]
+        assert parts[-1]["text"]["mentioned_mobile_list"] == ["138"]
 
 
 def test_a_message_beyond_ten_parts_is_truncated_with_a_marker() -> None:
@@ -142,3 +145,37 @@ def test_the_sandbox_refuses_python_internals() -> None:
                          "template": {"body": "{{ alerts.append(1) }}"}})
     with pytest.raises(messages.RenderError, match="SecurityError"):
         messages.render(mutating, "alertmanager", notifierkit.payload())
+
+
+ONCALL = {"label": "oncall", "people": {"alice": {"mobile": "13900000001"},
+                                        "bob": {"userId": "bob01"}}}
+
+
+def _alert_message(status: str, oncall: str) -> Message:
+    alert = {"status": status, "labels": {"alertname": "X", "oncall": oncall}}
+    return Message("t", "b", status, source={"alerts": [alert]})
+
+
+@pytest.mark.parametrize(("status", "oncall", "mobiles", "users"), [
+    pytest.param("firing", "alice,bob", ["138", "13900000001"], ["bob01"], id="from-label"),
+    pytest.param("firing", "carol", ["138"], [], id="unknown-name-ignored"),
+    pytest.param("resolved", "alice", [], [], id="resolved-mentions-nobody"),
+])
+def test_dingtalk_mentions_come_from_the_alert(status: str, oncall: str,
+                                               mobiles: list[str], users: list[str]) -> None:
+    channel = _channel({"type": "dingtalk", "accessToken": {"env": "K"},
+                        "atMobiles": ["138"], "mentionsFrom": ONCALL})
+    (part,) = dingtalk.parts(channel, _alert_message(status, oncall))
+    assert part["at"] == {"atMobiles": mobiles, "atUserIds": users, "isAtAll": False}
+    assert part["markdown"]["text"].endswith("".join(f" @{n}" for n in mobiles + users) or "b")
+
+
+def test_wecom_markdown_resolved_sends_no_mention_text() -> None:
+    channel = _channel({"type": "wecom", "key": {"env": "K"},
+                        "mentionedList": ["@all"], "mentionsFrom": ONCALL})
+    firing = wecom.parts(channel, _alert_message("firing", "alice"))
+    assert [p["msgtype"] for p in firing] == ["markdown", "text"]
+    assert firing[1]["text"]["mentioned_list"] == ["@all"]
+    assert firing[1]["text"]["mentioned_mobile_list"] == ["13900000001"]
+    resolved = wecom.parts(channel, _alert_message("resolved", "alice"))
+    assert [p["msgtype"] for p in resolved] == ["markdown"]

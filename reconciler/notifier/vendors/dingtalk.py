@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from converge.reconciler.notifier import signing, splitting
+from converge.reconciler.notifier import mentions, signing, splitting
 from converge.reconciler.notifier.channels import Channel
 from converge.reconciler.notifier.vendors.base import (
     HttpAnswer,
@@ -28,18 +28,14 @@ RETRY_CODES = {130101: "rate limited", -1: "system busy"}
 _AT_ROOM = 64
 
 
-def _at(channel: Channel) -> dict[str, object]:
-    spec = channel.spec
-    return {"atMobiles": list(spec.get("atMobiles") or []),
-            "atUserIds": list(spec.get("atUserIds") or []),
-            "isAtAll": bool(spec.get("isAtAll", False))}
+def _at(mentioned: mentions.Mentions) -> dict[str, object]:
+    return {"atMobiles": list(mentioned.mobiles), "atUserIds": list(mentioned.user_ids),
+            "isAtAll": mentioned.everyone}
 
 
-def _mentions(channel: Channel) -> str:
+def _mentions(mentioned: mentions.Mentions) -> str:
     """DingTalk highlights an @-mention only when the text names it too."""
-    spec = channel.spec
-    names = [*(spec.get("atMobiles") or []), *(spec.get("atUserIds") or [])]
-    return "".join(f" @{name}" for name in names)
+    return "".join(f" @{name}" for name in (*mentioned.mobiles, *mentioned.user_ids))
 
 
 def parts(channel: Channel, message: Message) -> list[Part]:
@@ -47,16 +43,17 @@ def parts(channel: Channel, message: Message) -> list[Part]:
     if msg_type == "actionCard" and not message.link:
         msg_type = "markdown"
     title = one_line(message.title, 512)
-    mentions = _mentions(channel)
+    mentioned = mentions.who(channel, message)  # nobody on a resolved message
+    tags = _mentions(mentioned)
     text = message.body if msg_type != "text" else f"{title}\n{message.body}"
     empty = _shape(msg_type, title, "", message.link)
-    empty["at"] = _at(channel)
-    room = (BODY_LIMIT - len(dumps(empty)) - splitting.json_size(mentions) - _AT_ROOM)
+    empty["at"] = _at(mentioned)
+    room = (BODY_LIMIT - len(dumps(empty)) - splitting.json_size(tags) - _AT_ROOM)
     result = []
     for piece in split_text(text, room, size=splitting.json_size):
-        part = _shape(msg_type, title, piece + mentions if msg_type != "actionCard" else piece,
+        part = _shape(msg_type, title, piece + tags if msg_type != "actionCard" else piece,
                       message.link)
-        part["at"] = _at(channel)
+        part["at"] = _at(mentioned)
         result.append(part)
     return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import urllib.parse
 
+from converge.reconciler.notifier import mentions
 from converge.reconciler.notifier.channels import Channel
 from converge.reconciler.notifier.vendors.base import (
     HttpAnswer,
@@ -28,18 +29,25 @@ RETRY_CODES = {45009: "rate limited", -1: "system busy"}
 
 def parts(channel: Channel, message: Message) -> list[Part]:
     msg_type = channel.msg_type or "markdown"
-    spec = channel.spec
-    mentioned = list(spec.get("mentionedList") or [])
-    mobiles = list(spec.get("mentionedMobileList") or [])
+    mentioned = mentions.who(channel, message)  # nobody on a resolved message
+    users = [*mentioned.user_ids, *(["@all"] if mentioned.everyone else [])]
+    mobiles = list(mentioned.mobiles)
     title = one_line(message.title, 512)
     if msg_type == "markdown":
-        tags = "".join(f"<@{user}>" for user in mentioned if user != "@all")
+        tags = "".join(f"<@{user}>" for user in mentioned.user_ids)
         text = f"**{title}**\n{message.body}"
         room = LIMITS["markdown"] - len(tags.encode()) - 1
-        return [{"msgtype": "markdown", "markdown": {"content": f"{piece}\n{tags}".rstrip()}}
-                for piece in split_text(text, room)]
+        result: list[Part] = [
+            {"msgtype": "markdown", "markdown": {"content": f"{piece}\n{tags}".rstrip()}}
+            for piece in split_text(text, room)]
+        if mobiles or mentioned.everyone:  # markdown drops these silently: a text for them
+            result.append({"msgtype": "text", "text": {
+                "content": one_line(title, LIMITS["text"] // 4),
+                "mentioned_list": ["@all"] if mentioned.everyone else [],
+                "mentioned_mobile_list": mobiles}})
+        return result
     text = f"{title}\n{message.body}"
-    return [{"msgtype": "text", "text": {"content": piece, "mentioned_list": mentioned,
+    return [{"msgtype": "text", "text": {"content": piece, "mentioned_list": users,
                                          "mentioned_mobile_list": mobiles}}
             for piece in split_text(text, LIMITS["text"])]
 
