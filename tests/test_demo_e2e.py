@@ -38,6 +38,9 @@ _CORE_PROOFS = (
     "✓ step 3 proved",
     "sink received a DingTalk markdown message titled '[FIRING] DemoQueueBacklog'",
     "✓ step 4 proved",
+    "sink received the second level: '[FIRING] [ESCALATION 2] DemoQueueBacklog",
+    "no new page at the sink; acknowledged by 'demo'",
+    "✓ step 7 proved",
 )
 
 
@@ -75,7 +78,7 @@ def test_demo_without_containers_then_ctrl_c(tmp_path: Path) -> None:
     demo = subprocess.Popen([*_CONVERGE, "demo", "--no-containers", "--keep",
                              "--workdir", str(workdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = _read_until(demo, "press Ctrl-C to stop", timeout=90)
+    output = _read_until(demo, "press Ctrl-C to stop", timeout=240)
     output += _interrupt(demo)
     assert "press Ctrl-C to stop" in output, output
     assert demo.returncode == 0, output
@@ -112,7 +115,7 @@ def test_demo_with_containers_and_its_console_in_chromium(tmp_path: Path) -> Non
     workdir = tmp_path / "demo"
     demo = subprocess.Popen([*_CONVERGE, "demo", "--keep", "--workdir", str(workdir)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = _read_until(demo, "press Ctrl-C to stop", timeout=180)
+    output = _read_until(demo, "press Ctrl-C to stop", timeout=300)
     try:
         assert "press Ctrl-C to stop" in output, output
         for proof in (*_CORE_PROOFS, "healer restarted it 3 times",

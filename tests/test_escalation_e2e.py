@@ -99,6 +99,7 @@ def test_an_unacknowledged_alert_escalates_across_a_notifier_restart(tmp_path: P
                         answer = await notifier.post(
                             f"/api/v1/alerts/{acked['fingerprint']}/ack", json={"by": "ops"})
                         assert answer.json() == {"acknowledged": True}
+                        assert (await _tracked(notifier, "Acked"))["ackedBy"] == "ops"
                     await notifierkit.until(lambda: any(
                         "ESCALATION 1" in t for t in _texts(fakes, "wecom")), timeout=30)
                 # the notifier is down between the two levels, then back on the same db

@@ -113,6 +113,8 @@ def _walk(console: Console, supervisor: processes.Supervisor, *, example: Path,
                 return False
         if not _container_steps(console, supervisor, stack, skip_reason=skip_reason):
             return False
+        if not _run_step(console, "7", lambda: steps.escalation(stack, value=100)):
+            return False
         if keep:
             try:  # from before the message: Ctrl-C may come as soon as it is shown
                 console.print(f"everything keeps running (console {stack.console_url}, "

@@ -189,3 +189,51 @@ def alert_delivered(s: stacks.Stack, *, value: float) -> Proof:
         *("    " + line for line in text.strip().splitlines()),
     ))
 
+
+def _pages(s: stacks.Stack, level: int) -> list[dict[str, Any]]:
+    """The demo alert's escalation pages of `level` the sink received."""
+    return [b for b in s.sink.deliveries()
+            if f"[ESCALATION {level}] {workspace.DEMO_ALERT}" in str(b)]
+
+
+def _tracked(s: stacks.Stack) -> list[dict[str, Any]]:
+    """The notifier's tracking of the demo alert: one per evaluator (Prometheus and
+    vmalert each send it, with their own labels)."""
+    listed = httpx.get(s.notifier_url + "/api/v1/escalations", headers=s.auth,
+                       timeout=5).json()["escalations"]
+    return [t for t in listed if t["alertname"] == workspace.DEMO_ALERT]
+
+
+def escalation(s: stacks.Stack, *, value: float) -> Proof:
+    """Step 7: the firing demo alert nobody acknowledges reaches the second escalation
+    level; resolved, fired again and acknowledged, it pages nobody more."""
+    first, second = workspace.ESCALATION_AFTER
+    s.exporter.set("demo_queue_length", value)  # firing since step 4
+    page = wait_for(lambda: next(iter(_pages(s, 2)), None),
+                    what="the second escalation level at the sink", timeout=first + second + 60)
+    title = (page.get("markdown") or {}).get("title") or str(page)[:100]
+    evaluators = max(1, len(_tracked(s)))
+    s.exporter.set("demo_queue_length", 0)
+    wait_for(lambda: not _tracked(s), what="the resolve to stop the escalation", timeout=90)
+    s.exporter.set("demo_queue_length", value)
+    wait_for(lambda: len(_tracked(s)) >= evaluators, what="the notifier to track the alert again",
+             timeout=90)
+    again = _tracked(s)
+    for tracked in again:
+        answer = httpx.post(f"{s.notifier_url}/api/v1/alerts/{tracked['fingerprint']}/ack",
+                            json={"by": "demo"}, headers=s.auth, timeout=5)
+        if answer.status_code != 200:
+            raise StepFailed(f"the acknowledgement was refused: HTTP {answer.status_code}")
+    before = len(_pages(s, 1))
+    time.sleep(first + 3)  # past the first level's time
+    acked = {t["ackedBy"] for t in _tracked(s)}
+    if len(_pages(s, 1)) != before or acked != {"demo"}:
+        raise StepFailed(f"the acknowledged alert escalated anyway (acknowledged: {acked})")
+    return Proof("an alert nobody acknowledges escalates; an acknowledged one does not", (
+        f"levels: after {first}s and {second}s, to {workspace.DEMO_CHANNEL}",
+        f"sink received the second level: {title!r}",
+        f"resolved, fired again (from {len(again)} evaluators), acknowledged: "
+        "POST /api/v1/alerts/<fingerprint>/ack",
+        f"{first + 3}s later: no new page at the sink; acknowledged by "
+        f"{', '.join(repr(a) for a in sorted(acked))}",
+    ))

@@ -28,6 +28,9 @@ DEMO_POOL = "demo-workers"
 DEMO_IMAGE = "localhost/converge-demo-busybox:latest"
 """The image of the demo's containers, imported from the host's busybox (no registry)."""
 
+ESCALATION_AFTER = (10, 20)
+"""Seconds after which the demo route's two escalation levels page (the demo sink)."""
+
 CRASHLOOP_LABEL = ("converge.demo/role", "crashloop")
 """The label the demo HealingPolicy selects."""
 
@@ -142,13 +145,17 @@ def healing_yaml() -> str:
 
 
 def routing_with_demo_route(text: str, *, group_interval: str = "5s") -> str:
-    """Put a first route sending the demo alert to the demo channel, without waiting."""
+    """Put a first route sending the demo alert to the demo channel, without waiting, and
+    escalating to it again (levels after `ESCALATION_AFTER`) while nobody acknowledges."""
     route = (
         "    routes:\n"
         f"      - receiver: {DEMO_CHANNEL}\n"
         f"        matchers: [alertname=\"{DEMO_ALERT}\"]\n"
         "        groupWait: 0s\n"
         f"        groupInterval: {group_interval}\n"
+        "        escalation:\n"
+        f"          - {{after: {ESCALATION_AFTER[0]}s, channels: [{DEMO_CHANNEL}]}}\n"
+        f"          - {{after: {ESCALATION_AFTER[1]}s, channels: [{DEMO_CHANNEL}]}}\n"
     )
     if "    routes:\n" not in text:
         raise ValueError("routing.yaml has no top-level `routes:` to extend")

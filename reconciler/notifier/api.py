@@ -130,7 +130,7 @@ def _escalation_routes(table: web.RouteTableDef, notifier: Notifier) -> None:
     async def acknowledge(request: web.Request) -> web.Response:
         fingerprint = request.match_info["fingerprint"]
         by = "api"
-        if request.can_read_body:
+        if request.body_exists:
             body = await http.read_json(request)
             if isinstance(body, dict) and isinstance(body.get("by"), str) and body["by"]:
                 by = body["by"][:100]
