@@ -57,7 +57,7 @@ class Entry:
     """One file's cached work."""
 
     loaded: loader.LoadedFile
-    analyses: dict[tuple[str, str], tuple[object, object]]
+    analyses: dict[tuple[str, str], tuple[object, object, object]]
     """PromQL analyses by (expression as written, dialect)."""
     problems: dict[tuple[str, str, frozenset[str]], tuple[object, ...]]
     """Template problems by (text, dialect, names unavailable)."""
@@ -215,6 +215,7 @@ _ALLOWED = {
     ("converge.compiler.diagnostics", "Severity"),
     ("converge.compiler.promql.values", "ParseProblem"),
     ("converge.compiler.promql.values", "LabelSet"),
+    ("converge.compiler.promql.shape", "Shape"),
     ("converge.compiler.gotemplate.problems", "TemplateProblem"),
     ("converge.compiler.gotemplate.references", "LabelReference"),
 }

@@ -12,12 +12,14 @@ import functools
 from collections.abc import Callable, Iterator, Mapping
 
 from converge.compiler import promql
+from converge.compiler.promql.shape import Shape
 
 _PLACEHOLDER = "$threshold"
 _STAND_IN = "1000000000"  # as long as the placeholder, so offsets stay the same
 
-Analysis = tuple[promql.ParseProblem | None, promql.LabelSet | None]
-"""An expression's first parse problem and the labels its result may carry."""
+Analysis = tuple[promql.ParseProblem | None, promql.LabelSet | None, Shape | None]
+"""An expression's first parse problem, the labels its result may carry, and the facts the
+lint checks read from its tree (`promql.shape`)."""
 
 _prefetched: dict[tuple[str, str], Analysis] = {}
 _pending: list[Callable[[], Mapping[tuple[str, str], Analysis]]] = []
@@ -82,6 +84,12 @@ def problem(expr: str, dialect: str) -> promql.ParseProblem | None:
 def labels(expr: str) -> promql.LabelSet | None:
     """The labels an expression's result may carry (None: it does not parse)."""
     return analysis(expr, "prometheus")[1]
+
+
+def shape(expr: str) -> Shape | None:
+    """What the lint checks read from an expression's tree (Prometheus' grammar; None: it
+    does not parse), from the same analysis as `problem` and `labels`."""
+    return analysis(expr, "prometheus")[2]
 
 
 def dialect_for(targets: tuple[str, ...]) -> str:

@@ -204,7 +204,7 @@ def _fresh_entries(loaded: list[loader.LoadedFile], cached: Mapping[str, cache.E
     for file in loaded:
         if file.path in cached:
             continue
-        analyses: dict[tuple[str, str], tuple[object, object]] = {}
+        analyses: dict[tuple[str, str], tuple[object, object, object]] = {}
         for expression in check_worker.rule_expressions(file.documents):
             analyses.update(by_expression.get(expression, {}))
         texts = cache.template_texts(file.documents)

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from converge.compiler import exprs
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.model import Model, Origin
-from converge.compiler.promql import nodes
 
 CODE = "alerts/comparison"
 SEVERITY = Severity.WARNING
 SUMMARY = "an alert's expression has no condition, so it always fires"
-_FILTERS = frozenset({"absent", "absent_over_time"})
 
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
@@ -33,17 +32,11 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
         if rule.origin in seen:
             continue
         seen.add(rule.origin)
-        tree = nodes.parse(rule.raw_expr)
-        found = list(nodes.walk(tree)) if tree is not None else []
-        if not any(type(n).__name__ == "VectorSelector" for n in found) or any(
-                nodes.is_comparison(n) or _filters(n) for n in found):
+        shape = exprs.shape(rule.raw_expr)
+        if shape is None or not shape.selects or shape.conditional:
             continue
         yield ctx.diag(rule.origin.child("expr"), CODE,
                        f"alert {rule.name!r} has no comparison: it fires whenever its "
                        "expression returns a series, whatever the value",
                        hint="add a condition such as `> 0.05` or `== 0`", severity=SEVERITY)
 
-
-def _filters(node: object) -> bool:
-    function = getattr(node, "func", None)
-    return function is not None and function.name in _FILTERS

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import promql_parser
-
+from converge.compiler import exprs
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.model import Model, Origin
-from converge.compiler.promql import nodes
 
 CODE = "promql/counter"
 SEVERITY = Severity.WARNING
@@ -36,14 +34,12 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
             if rule.origin in seen:
                 continue
             seen.add(rule.origin)
-            tree = nodes.parse(rule.raw_expr)
-            if tree is None:
+            shape = exprs.shape(rule.raw_expr)
+            if shape is None:
                 continue
-            for node in nodes.walk(tree):
-                name = _gauge(node)
-                if name is None:
+            for function, name in shape.range_calls:
+                if not _gauge(function, name):
                     continue
-                function = node.func.name
                 yield ctx.diag_in_value(
                     rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
                     f"{function}() of {name}, which is not a counter by its name "
@@ -51,14 +47,8 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
                     hint="use deriv() or delta() for a gauge", severity=SEVERITY)
 
 
-def _gauge(node: object) -> str | None:
-    """The metric name a counter function is applied to, when it is not a counter's."""
-    if not isinstance(node, promql_parser.Call) or node.func.name not in COUNTER_FUNCTIONS:
-        return None
-    argument = node.args[0] if node.args else None
-    if not isinstance(argument, promql_parser.MatrixSelector):
-        return None
-    name = argument.vector_selector.name
-    if not name or name.endswith(COUNTER_SUFFIXES) or ":" in name:
-        return None  # a recording rule's name says nothing about the type
-    return str(name)
+def _gauge(function: str, name: str) -> bool:
+    """A counter function applied to a metric whose name says it is not a counter (a
+    recording rule's name, with a colon, says nothing about the type)."""
+    return (function in COUNTER_FUNCTIONS and not name.endswith(COUNTER_SUFFIXES)
+            and ":" not in name)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from converge.compiler import exprs
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.model import Model, Origin
-from converge.compiler.promql import nodes
 
 CODE = "promql/fragile"
 SEVERITY = Severity.WARNING
@@ -29,12 +29,10 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
         if rule.origin in seen:
             continue
         seen.add(rule.origin)
-        tree = nodes.parse(rule.raw_expr)
-        if tree is None:
+        shape = exprs.shape(rule.raw_expr)
+        if shape is None:
             continue
-        found = sorted({str(n.op).strip() for n in nodes.walk(tree)
-                        if type(n).__name__ == "AggregateExpr" and str(n.op).strip() in FRAGILE})
-        for name in found:
+        for name in (name for name in shape.aggregations if name in FRAGILE):
             yield ctx.diag_in_value(
                 rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
                 f"alert {rule.name!r} uses {name}: the series it returns change between "

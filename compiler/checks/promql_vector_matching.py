@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import promql_parser
-
 from converge.compiler import exprs
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.model import Model, Origin
-from converge.compiler.promql import nodes
 
 CODE = "promql/vector-matching"
 SEVERITY = Severity.WARNING
@@ -34,29 +31,13 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
             if rule.origin in seen or "prometheus" not in rule.targets:
                 continue
             seen.add(rule.origin)
-            tree = nodes.parse(rule.raw_expr)
-            if tree is None:
+            shape = exprs.shape(rule.raw_expr)
+            if shape is None:
                 continue
-            for node in nodes.walk(tree):
-                for side, label in _missing(node):
-                    yield ctx.diag_in_value(
-                        rule.origin.child("expr"), max(rule.raw_expr.find(label), 0), CODE,
-                        f"matching on {label!r}, which the {side} side no longer has (an "
-                        "aggregation removed it)", value=rule.raw_expr, severity=SEVERITY,
-                        hint=f"keep {label!r} in that side's aggregation, or match on "
-                             "labels both sides carry")
-
-
-def _missing(node: object) -> Iterator[tuple[str, str]]:
-    if not isinstance(node, promql_parser.BinaryExpr) or node.modifier is None:
-        return
-    matching = node.modifier.matching
-    if matching is None or matching.type != promql_parser.LabelModifierType.Include:
-        return
-    for side, operand in (("left", node.lhs), ("right", node.rhs)):
-        kept = exprs.labels(str(operand))
-        if kept is None:
-            continue
-        for label in matching.labels:
-            if not kept.may_have(label):
-                yield side, label
+            for side, label in shape.unmatched:
+                yield ctx.diag_in_value(
+                    rule.origin.child("expr"), max(rule.raw_expr.find(label), 0), CODE,
+                    f"matching on {label!r}, which the {side} side no longer has (an "
+                    "aggregation removed it)", value=rule.raw_expr, severity=SEVERITY,
+                    hint=f"keep {label!r} in that side's aggregation, or match on "
+                         "labels both sides carry")

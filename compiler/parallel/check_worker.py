@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from converge.compiler import children, exprs, loader, promql
+from converge.compiler.promql.shape import Shape
 from converge.compiler.sources import SourceFile
 
 MIN_BYTES = 1 << 20
@@ -153,7 +154,7 @@ def _serve(sources: Sequence[SourceFile], down: int, up: int) -> None:
         os._exit(code)
 
 
-_Packed = tuple[tuple[str, int] | None, tuple[bool, tuple[str, ...]] | None]
+_Packed = tuple[tuple[str, int] | None, tuple[bool, tuple[str, ...]] | None, Any]
 
 
 def _pack(analyses: list[exprs.Analysis]) -> list[_Packed]:
@@ -161,9 +162,10 @@ def _pack(analyses: list[exprs.Analysis]) -> list[_Packed]:
     10,000 analyses took 0.1 s to send; most label sets recur."""
     distinct: dict[_Packed, _Packed] = {}
     packed = []
-    for problem, labels in analyses:
+    for problem, labels, facts in analyses:
         item = (None if problem is None else (problem.message, problem.offset),
-                None if labels is None else (labels.any, tuple(sorted(labels.names))))
+                None if labels is None else (labels.any, tuple(sorted(labels.names))),
+                None if facts is None else tuple(facts))
         packed.append(distinct.setdefault(item, item))
     return packed
 
@@ -175,10 +177,11 @@ def _unpack(packed: list[_Packed]) -> list[exprs.Analysis]:
     for item in packed:
         found = built.get(item)
         if found is None:
-            problem, labels = item
+            problem, labels, facts = item
             found = built[item] = (
                 None if problem is None else promql.ParseProblem(*problem),
-                None if labels is None else promql.LabelSet(labels[0], frozenset(labels[1])))
+                None if labels is None else promql.LabelSet(labels[0], frozenset(labels[1])),
+                None if facts is None else Shape(*facts))
         analyses.append(found)
     return analyses
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import promql_parser
 
+from converge.compiler.promql import shape
 from converge.compiler.promql.metricsql import (
     _LOCK,
     _METRICSQL_AGGREGATIONS,
@@ -173,15 +174,21 @@ def output_labels(expr: str, *, dialect: _Dialect = "prometheus") -> LabelSet | 
     return _EMPTY if scalar else labels
 
 
-def analyze(expr: str, *, dialect: _Dialect = "prometheus") -> tuple[ParseProblem | None,
-                                                                      LabelSet | None]:
-    """`parse_problem` and `output_labels` at once, parsing a valid expression only once."""
+def analyze(expr: str, *, dialect: _Dialect = "prometheus") -> tuple[
+        ParseProblem | None, LabelSet | None, shape.Shape | None]:
+    """`parse_problem`, `output_labels` and the lint checks' `shape.Shape` at once, parsing a
+    valid expression only once. The shape is None unless Prometheus' grammar parses it."""
     with _LOCK:
         try:
             tree = promql_parser.parse(expr)
         except ValueError:
             tree = None
     if tree is None:
-        return parse_problem(expr, dialect=dialect), output_labels(expr, dialect=dialect)
-    scalar, labels = _analyze(tree, None)
-    return None, _EMPTY if scalar else labels
+        return (parse_problem(expr, dialect=dialect), output_labels(expr, dialect=dialect),
+                None)
+    return None, _labels_of(tree), shape.read(tree, _labels_of)
+
+
+def _labels_of(node: Any) -> LabelSet:
+    scalar, labels = _analyze(node, None)
+    return _EMPTY if scalar else labels
