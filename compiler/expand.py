@@ -104,6 +104,7 @@ def _project(resource: Resource | None) -> model.Project:
         required_annotations=tuple(spec.lint.required_annotations),
         event_channels=tuple(spec.notifications.event_channels),
         fallback_channel=spec.notifications.fallback_channel,
+        events_to_alertmanager=spec.notifications.alertmanager,
     )
 
 

@@ -66,6 +66,8 @@ class Project:
     """Channels that receive daemon events nothing else sends anywhere."""
     fallback_channel: str | None = None
     """The channel dead letters fall back to."""
+    events_to_alertmanager: bool = False
+    """Daemon events go to Alertmanager as alerts."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -166,6 +166,10 @@ class Notifications(Spec):
     channel `converge notifier` can deliver to and that no channel's `events` route takes."""
     fallback_channel: str | None = None
     """A channel that receives, with the failure, each message another channel dead-letters."""
+    alertmanager: bool = False
+    """Send daemon events to Alertmanager as alerts (`ConvergeEvent`, through its v2 API,
+    with the notifier's `--alertmanager-url`) instead of to channels: its silences,
+    inhibition, grouping and routing then apply to them."""
 
 
 class LintSettings(Spec):

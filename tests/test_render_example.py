@@ -174,7 +174,7 @@ def _assert_generated_and_sourced(built: bundle.Bundle, inputs: set[str]) -> Non
             assert document["schemaVersion"] == "converge/reconciler/v1", path
             (entries,) = (v for k, v in document.items()  # channels.json's Project
                           if k not in ("schemaVersion", "eventChannels", "fallbackChannel",
-                                       "escalations"))  # settings carry no entries
+                                       "escalations", "eventsToAlertmanager"))
             assert all(entry["source"] in inputs for entry in entries), path
 
 

@@ -63,6 +63,8 @@ def render(model: Model) -> dict[str, str]:
         document["eventChannels"] = list(model.project.event_channels)
     if model.project.fallback_channel is not None:
         document["fallbackChannel"] = model.project.fallback_channel
+    if model.project.events_to_alertmanager:
+        document["eventsToAlertmanager"] = True
     escalations = {route.escalation_id: [
         {"after": parse_duration(level.after), "channels": list(level.channels),
          "repeat": parse_duration(level.repeat) if level.repeat else None}

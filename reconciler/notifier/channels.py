@@ -101,6 +101,8 @@ class Defaults:
     escalations: Mapping[str, tuple[escalation.Level, ...]] = dataclasses.field(
         default_factory=dict)
     """Escalation levels by route id (`/hooks/escalation/{route}`)."""
+    events_to_alertmanager: bool = False
+    """Daemon events go to Alertmanager as alerts (with `--alertmanager-url`)."""
 
 
 def parse_defaults(data: bytes) -> Defaults:
@@ -120,7 +122,8 @@ def parse_defaults(data: bytes) -> Defaults:
     fallback = document.get("fallbackChannel")
     return Defaults(event_channels=tuple(str(n) for n in names if isinstance(n, str)),
                     fallback_channel=fallback if isinstance(fallback, str) else None,
-                    escalations=escalation.parse_levels(document))
+                    escalations=escalation.parse_levels(document),
+                    events_to_alertmanager=document.get("eventsToAlertmanager") is True)
 
 
 def _resolve(reference: Any, *, env: Lookup, file: Lookup) -> str | None:

@@ -31,6 +31,7 @@ from converge.reconciler.notifier.metrics import DAEMON, NotifierMetrics
 from converge.reconciler.notifier.outbox import Outbox
 from converge.reconciler.notifier.senders import HttpSender, SmtpSender
 from converge.reconciler.notifier.service import Notifier
+from converge.reconciler.notifier.vendors import alertmanager
 
 log = logging.getLogger("converge.notifier")
 
@@ -93,6 +94,16 @@ class NotifierDaemon:
         found = channels.parse(data, env=self._secrets.env, file=self._secrets.file,
                                base_urls=self.settings.base_urls)
         self._defaults = channels.parse_defaults(data)
+        if self._defaults.events_to_alertmanager:
+            if self.settings.alertmanager_url:
+                found[alertmanager.CHANNEL] = channels.Channel(
+                    name=alertmanager.CHANNEL, type="alertmanager", spec={}, secrets={},
+                    delivered_by="alertmanager",
+                    base_url=self.settings.alertmanager_url.rstrip("/"))
+            else:
+                log.warning("notifier: the Project sends daemon events to Alertmanager, but "
+                            "no --alertmanager-url is given; delivering them to channels",
+                            extra={"event": "no-alertmanager-url"})
         self.runtime.status.update({"bundle": self.settings.bundle, "bundleHash": version})
         broken = {name: c.problem for name, c in found.items() if c.problem}
         self.runtime.status.set("ChannelsReady", not broken,

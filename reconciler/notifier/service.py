@@ -20,6 +20,7 @@ from converge.reconciler.notifier import delivery, escalation, intake, policy
 from converge.reconciler.notifier.channels import Channel, Defaults
 from converge.reconciler.notifier.metrics import NotifierMetrics
 from converge.reconciler.notifier.outbox import NewMessage, Outbox
+from converge.reconciler.notifier.vendors.alertmanager import CHANNEL as AM_CHANNEL
 
 log = logging.getLogger("converge.notifier")
 
@@ -171,6 +172,8 @@ class Notifier:
             outbox.OutboxError: it could not be stored.
         """
         event = intake.event(body)
+        if self.defaults.events_to_alertmanager and AM_CHANNEL in self.channels:
+            return await self._store([(AM_CHANNEL, "event", event)])  # routed there
         undeliverable = tuple(sorted({n for n in event["channels"] if n not in self.channels}))
         if undeliverable:
             self.metrics.events_undeliverable.inc(len(undeliverable))

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from converge.reconciler.notifier.vendors import dingtalk, feishu, slack, smtp, webhook, wecom
+from converge.reconciler.notifier.vendors import (
+    alertmanager,
+    dingtalk,
+    feishu,
+    slack,
+    smtp,
+    webhook,
+    wecom,
+)
 
 VENDORS: dict[str, ModuleType] = {
-    "dingtalk": dingtalk, "email": smtp, "feishu": feishu, "slack": slack,
-    "webhook": webhook, "wecom": wecom,
+    "alertmanager": alertmanager, "dingtalk": dingtalk, "email": smtp, "feishu": feishu,
+    "slack": slack, "webhook": webhook, "wecom": wecom,
 }
 """The vendor module of each channel type the notifier delivers."""
 
