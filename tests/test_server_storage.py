@@ -209,3 +209,15 @@ def test_triggers_are_read_after_an_id(backend: state.Storage) -> None:
     assert backend.triggers_after(numbers[0]) == [(numbers[1], "operator"),
                                                   (numbers[2], "webhook")]
     assert backend.triggers_after(numbers[2]) == []
+
+
+def test_the_database_keeps_its_identity(tmp_path: Path, postgres_url: str) -> None:
+    identities = []
+    for db in (tmp_path / "state.db", postgres_url):
+        first = storage.open_state(db)
+        again = storage.open_state(db)
+        identities.append(first.identity())
+        assert len(first.identity()) == 32 and again.identity() == first.identity()
+        first.close()
+        again.close()
+    assert identities[0] != identities[1]

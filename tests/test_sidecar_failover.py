@@ -32,8 +32,8 @@ def bundle_answer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Re
         specs.close()
 
 
-def _bundle(answer: httpx.Response, serial: int) -> Answer:
-    headers = {"ETag": answer.headers["ETag"], "X-Converge-Serial": str(serial),
+def _bundle(answer: httpx.Response, serial: int, database: str = "db1") -> Answer:
+    headers = {"ETag": answer.headers["ETag"], "X-Converge-Serial": f"{database}.{serial}",
                "Content-Type": "application/json"}
     return lambda request: httpx.Response(200, content=answer.content, headers=headers)
 
@@ -72,6 +72,21 @@ def test_it_never_goes_backwards(bundle_answer: httpx.Response) -> None:
     assert source.serial == 7 and source.url == "http://a"
     replicas["b"] = _bundle(bundle_answer, 8)
     assert source.fetch(None) is not None and (source.url, source.serial) == ("http://b", 8)
+
+
+def test_a_serial_from_another_database_is_followed(bundle_answer: httpx.Response) -> None:
+    replicas = {"a": _bundle(bundle_answer, 700)}
+    source = _source(replicas)
+    assert source.fetch(None) is not None
+    replicas["a"] = _bundle(bundle_answer, 3, database="db2")  # an empty database now
+    assert source.fetch(None) is not None and (source.database, source.serial) == ("db2", 3)
+    replicas["a"] = _bundle(bundle_answer, 2, database="db2")
+    assert source.fetch(None) is None
+
+
+def test_the_server_sends_its_database_and_serial(bundle_answer: httpx.Response) -> None:
+    database, _, serial = bundle_answer.headers["X-Converge-Serial"].rpartition(".")
+    assert len(database) == 32 and int(serial) >= 1
 
 
 def test_all_replicas_down_is_one_error_naming_each() -> None:

@@ -88,7 +88,7 @@ class _Routes:
             return web.Response(status=304, headers={"ETag": found.etag})
         headers = {"ETag": found.etag, "X-Converge-Hash": found.hash,
                    "X-Converge-Commit": found.commit or "", "Cache-Control": "no-cache",
-                   "X-Converge-Serial": str(snapshot.serial),
+                   "X-Converge-Serial": f"{self.server.reconciler.identity}.{snapshot.serial}",
                    "Vary": "Accept-Encoding"}
         if "gzip" in request.headers.get("Accept-Encoding", ""):
             headers["Content-Encoding"] = "gzip"

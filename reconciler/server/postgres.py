@@ -100,6 +100,10 @@ MIGRATIONS = [
     """
     ALTER TABLE last_good ADD COLUMN serial BIGINT NOT NULL DEFAULT 0;
     """,
+    """
+    CREATE TABLE identity (id TEXT NOT NULL);
+    INSERT INTO identity (id) VALUES (md5(random()::text || clock_timestamp()::text));
+    """,
 ]
 
 MIGRATION_LOCK = 0x636F6E76_00000001
@@ -154,6 +158,10 @@ class PostgresState:
 
     def close(self) -> None:
         self._pool.close()
+
+    def identity(self) -> str:
+        rows = self._query("SELECT id FROM identity")
+        return str(rows[0]["id"]) if rows else ""
 
     def ping(self) -> bool:
         try:

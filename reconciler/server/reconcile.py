@@ -89,6 +89,8 @@ class Reconciler:
         self._forced = False
         self._marker: tuple[str, float] | None = None
         """(hash, compiled at) of the saved bundle served now."""
+        self.identity = state.identity()
+        """The database's id, sent with serials (`X-Converge-Serial: <id>.<serial>`)."""
         self.leading = isinstance(self.leadership, _leader.Sole)
         self.reachable = True
         self.published: _published.Published | None = None

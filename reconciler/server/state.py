@@ -97,6 +97,10 @@ MIGRATIONS = [
     """
     ALTER TABLE last_good ADD COLUMN serial INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    CREATE TABLE identity (id TEXT NOT NULL);
+    INSERT INTO identity (id) VALUES (lower(hex(randomblob(16))));
+    """,
 ]
 
 Row = sqlite3.Row | Mapping[str, Any]
@@ -201,6 +205,10 @@ class Storage(Protocol):
         """Whether the database answers now."""
         ...
 
+    def identity(self) -> str:
+        """A random id made with the database: serials compare only within one."""
+        ...
+
 
 class ServerState:
     """The server's tables in SQLite, over a `Store` (thread-safe)."""
@@ -214,6 +222,10 @@ class ServerState:
 
     def ping(self) -> bool:
         return True
+
+    def identity(self) -> str:
+        row = self.store.query_one("SELECT id FROM identity")
+        return str(row["id"]) if row else ""
 
     def close(self) -> None:
         self.store.close()

@@ -6,9 +6,11 @@ when its target hash changed. Every body is verified like any other source's.
 
 Several server URLs (replicas; `--source URL,URL,...`): the sidecar keeps asking the one
 that last answered, and moves on to the next on a connection error or a 5xx. It never
-goes backwards: each bundle carries `X-Converge-Serial` (the id of the compile that made
-it, growing in the shared database), and a replica answering with a lower serial than
-the highest one taken (one that has not caught up) is passed over.
+goes backwards: each bundle carries `X-Converge-Serial: <database id>.<serial>` (the id
+of the compile that made it, growing in the shared database), and a replica answering
+with a lower serial of the same database than the highest one taken (one that has not
+caught up) is passed over. A serial from another database (an empty one, a restore)
+compares with nothing, so the sidecar follows it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class ServerSource:
         self._headers = headers
         self.serial = 0
         """The highest `X-Converge-Serial` taken: older bundles are passed over."""
+        self.database = ""
+        """The database that serial is from."""
 
     def _rotation(self) -> list[str]:
         start = self.urls.index(self.url) if self.url in self.urls else 0
@@ -72,8 +76,8 @@ class ServerSource:
                 raise SourceError(f"the server refused the token (HTTP {response.status_code})")
             if response.status_code != 200:
                 raise SourceError(f"HTTP {response.status_code}: {response.text.strip()[:200]}")
-            serial = _serial(response.headers.get("X-Converge-Serial"))
-            if serial is not None and serial < self.serial:
+            database, serial = _serial(response.headers.get("X-Converge-Serial"))
+            if self._behind(database, serial):
                 behind = True  # a replica that has not caught up: never go backwards
                 continue
             try:
@@ -82,11 +86,22 @@ class ServerSource:
                 raise BundleError("the server's answer is not JSON") from None
             candidate = _candidate(body, target=self.target, etag=response.headers.get("ETag"))
             self.url = url
-            self.serial = max(self.serial, serial or 0)
+            self._take(database, serial)
             return candidate
         if behind and len(failures) < len(self.urls):
             return None  # only older bundles elsewhere: nothing newer to take
         raise SourceError("; ".join(failures))
+
+    def _behind(self, database: str, serial: int | None) -> bool:
+        """Whether an answer is older than a bundle already taken (same database)."""
+        return serial is not None and database == self.database and serial < self.serial
+
+    def _take(self, database: str, serial: int | None) -> None:
+        if serial is None:
+            return
+        if database != self.database:  # another database: its serials start afresh
+            self.database, self.serial = database, serial
+        self.serial = max(self.serial, serial)
 
     def report(self, report: Mapping[str, Any]) -> None:
         """POST a sync-status report (to the replica that last answered, then the
@@ -119,8 +134,10 @@ def _failure(url: str, message: str, urls: Sequence[str]) -> str:
     return f"{url}: {message}" if len(urls) > 1 else message
 
 
-def _serial(header: str | None) -> int | None:
-    return int(header) if header is not None and header.isdigit() else None
+def _serial(header: str | None) -> tuple[str, int | None]:
+    """(database id, serial) of `X-Converge-Serial: <id>.<serial>`; no serial without one."""
+    database, _, number = (header or "").rpartition(".")
+    return database, int(number) if number.isdigit() else None
 
 
 def _candidate(body: Any, *, target: str, etag: str | None) -> Candidate:
