@@ -7,6 +7,7 @@ so any finding about it can point at the spec that produced it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 from converge.compiler.loader import Document, Path
@@ -150,6 +151,8 @@ class Escalation:
     channels: tuple[str, ...]
     repeat: str | None
     origin: Origin
+    channel: str | None = None
+    """The Channel that declares the level (a channel's `escalation`), else None."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -199,6 +202,20 @@ class Model:
 
     def alerts(self) -> list[tuple[RuleGroup, Rule]]:
         return [(g, r) for g in self.groups for r in g.rules if r.kind == "alert"]
+
+    def written_rules(self, *, kind: str | None = None,
+                      target: str | None = None) -> Iterator[Rule]:
+        """Each rule as written in a spec, once: the first of the tiers one alert expands
+        to (they share its origin and expression). `kind` (alert, record) and `target`
+        (prometheus, vmalert) narrow it."""
+        seen: set[Origin] = set()
+        for group in self.groups:
+            for rule in group.rules:
+                if rule.origin in seen or (kind is not None and rule.kind != kind) or (
+                        target is not None and target not in rule.targets):
+                    continue
+                seen.add(rule.origin)
+                yield rule
 
     def channel(self, name: str) -> Named | None:
         return next((c for c in self.channels if c.name == name), None)

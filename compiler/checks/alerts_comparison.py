@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from converge.compiler import exprs
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
-from converge.compiler.model import Model, Origin
+from converge.compiler.model import Model
 
 CODE = "alerts/comparison"
 SEVERITY = Severity.WARNING
@@ -27,11 +27,7 @@ SUMMARY = "an alert's expression has no condition, so it always fires"
 
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
-    seen: set[Origin] = set()
-    for _, rule in model.alerts():
-        if rule.origin in seen:
-            continue
-        seen.add(rule.origin)
+    for rule in model.written_rules(kind="alert"):
         shape = exprs.shape(rule.raw_expr)
         if shape is None or not shape.selects or shape.conditional:
             continue

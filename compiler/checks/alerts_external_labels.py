@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
-from converge.compiler.model import Model, Origin
+from converge.compiler.model import Model
 
 CODE = "alerts/external-labels"
 SEVERITY = Severity.WARNING
@@ -26,21 +26,16 @@ _REFERENCE = re.compile(r'\$externalLabels\.([a-zA-Z_][a-zA-Z0-9_]*)'
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     declared = model.project.external_labels
-    seen: set[Origin] = set()
-    for group in model.groups:
-        for rule in group.rules:
-            if rule.origin in seen:
-                continue
-            seen.add(rule.origin)
-            for field, values in (("labels", rule.labels), ("annotations", rule.annotations)):
-                for key, text in values.items():
-                    for found in _REFERENCE.finditer(text):
-                        name = found[1] or found[2]
-                        if name in declared:
-                            continue
-                        yield ctx.diag_in_value(
-                            rule.origin.child(field, key), found.start(), CODE,
-                            f"external label {name!r} is not declared by the Project "
-                            f"(declared: {', '.join(sorted(declared)) or 'none'})",
-                            value=text, severity=SEVERITY,
-                            hint="add it to the Project's `externalLabels`")
+    for rule in model.written_rules():
+        for field, values in (("labels", rule.labels), ("annotations", rule.annotations)):
+            for key, text in values.items():
+                for found in _REFERENCE.finditer(text):
+                    name = found[1] or found[2]
+                    if name in declared:
+                        continue
+                    yield ctx.diag_in_value(
+                        rule.origin.child(field, key), found.start(), CODE,
+                        f"external label {name!r} is not declared by the Project "
+                        f"(declared: {', '.join(sorted(declared)) or 'none'})",
+                        value=text, severity=SEVERITY,
+                        hint="add it to the Project's `externalLabels`")

@@ -17,7 +17,7 @@ import promql_parser
 from converge.compiler import livefacts
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
-from converge.compiler.model import Model, Origin
+from converge.compiler.model import Model
 from converge.compiler.promql import nodes
 
 CODE = "live/counter"
@@ -32,28 +32,23 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     facts = livefacts.current()
     if facts is None:
         return
-    seen: set[Origin] = set()
-    for group in model.groups:
-        for rule in group.rules:
-            if rule.origin in seen or "prometheus" not in rule.targets:
+    for rule in model.written_rules(target="prometheus"):
+        tree = nodes.parse(rule.raw_expr)
+        if tree is None:
+            continue
+        for node in nodes.walk(tree):
+            if not (isinstance(node, promql_parser.Call) and node.func.name in _FUNCTIONS
+                    and node.args and isinstance(node.args[0], promql_parser.MatrixSelector)):
                 continue
-            seen.add(rule.origin)
-            tree = nodes.parse(rule.raw_expr)
-            if tree is None:
+            name = node.args[0].vector_selector.name or ""
+            kind = _type(facts.types, name)
+            if kind is None or kind in _COUNTERS:
                 continue
-            for node in nodes.walk(tree):
-                if not (isinstance(node, promql_parser.Call) and node.func.name in _FUNCTIONS
-                        and node.args and isinstance(node.args[0], promql_parser.MatrixSelector)):
-                    continue
-                name = node.args[0].vector_selector.name or ""
-                kind = _type(facts.types, name)
-                if kind is None or kind in _COUNTERS:
-                    continue
-                yield ctx.diag_in_value(
-                    rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
-                    f"{node.func.name}() of {name}, whose type on {facts.url} is {kind}",
-                    value=rule.raw_expr, hint="use deriv() or delta() for a gauge",
-                    severity=SEVERITY)
+            yield ctx.diag_in_value(
+                rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
+                f"{node.func.name}() of {name}, whose type on {facts.url} is {kind}",
+                value=rule.raw_expr, hint="use deriv() or delta() for a gauge",
+                severity=SEVERITY)
 
 
 def _type(types: dict[str, str], name: str) -> str | None:

@@ -19,7 +19,7 @@ import promql_parser
 from converge.compiler import livefacts
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
-from converge.compiler.model import Model, Origin
+from converge.compiler.model import Model
 from converge.compiler.promql import nodes
 
 CODE = "live/rate-window"
@@ -33,25 +33,20 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     interval = facts.longest_scrape_interval if facts is not None else None
     if facts is None or interval is None:
         return
-    seen: set[Origin] = set()
-    for group in model.groups:
-        for rule in group.rules:
-            if rule.origin in seen or "prometheus" not in rule.targets:
+    for rule in model.written_rules(target="prometheus"):
+        tree = nodes.parse(rule.raw_expr)
+        if tree is None:
+            continue
+        for node in nodes.walk(tree):
+            if not (isinstance(node, promql_parser.Call) and node.func.name in _FUNCTIONS
+                    and node.args and isinstance(node.args[0], promql_parser.MatrixSelector)):
                 continue
-            seen.add(rule.origin)
-            tree = nodes.parse(rule.raw_expr)
-            if tree is None:
+            window = node.args[0].range.total_seconds()
+            if window >= 2 * interval:
                 continue
-            for node in nodes.walk(tree):
-                if not (isinstance(node, promql_parser.Call) and node.func.name in _FUNCTIONS
-                        and node.args and isinstance(node.args[0], promql_parser.MatrixSelector)):
-                    continue
-                window = node.args[0].range.total_seconds()
-                if window >= 2 * interval:
-                    continue
-                yield ctx.diag_in_value(
-                    rule.origin.child("expr"), max(rule.raw_expr.find("["), 0), CODE,
-                    f"{node.func.name}() over {window:g}s, under two scrape intervals "
-                    f"({interval:g}s on {facts.url}): often one sample, no result",
-                    value=rule.raw_expr, hint=f"use a window of at least {4 * interval:g}s",
-                    severity=SEVERITY)
+            yield ctx.diag_in_value(
+                rule.origin.child("expr"), max(rule.raw_expr.find("["), 0), CODE,
+                f"{node.func.name}() over {window:g}s, under two scrape intervals "
+                f"({interval:g}s on {facts.url}): often one sample, no result",
+                value=rule.raw_expr, hint=f"use a window of at least {4 * interval:g}s",
+                severity=SEVERITY)

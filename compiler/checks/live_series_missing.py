@@ -20,7 +20,7 @@ import promql_parser
 from converge.compiler import livefacts
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
-from converge.compiler.model import Model, Origin
+from converge.compiler.model import Model
 from converge.compiler.promql import nodes
 
 CODE = "live/series-missing"
@@ -33,26 +33,21 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     if facts is None:
         return
     recorded = {r.name for g in model.groups for r in g.rules if r.kind == "record"}
-    seen: set[Origin] = set()
-    for group in model.groups:
-        for rule in group.rules:
-            if rule.origin in seen or "prometheus" not in rule.targets:
+    for rule in model.written_rules(target="prometheus"):
+        tree = nodes.parse(rule.raw_expr)
+        if tree is None:
+            continue
+        calls = [n for n in nodes.walk(tree) if isinstance(n, promql_parser.Call)
+                 and n.func.name in ("absent", "absent_over_time")]
+        absent = {id(inner) for call in calls for inner in nodes.walk(call)}
+        reported: set[str] = set()
+        for node in nodes.walk(tree):
+            name = node.name if isinstance(node, promql_parser.VectorSelector) else None
+            if (not name or name in recorded or name in facts.names or name in reported
+                    or id(node) in absent):
                 continue
-            seen.add(rule.origin)
-            tree = nodes.parse(rule.raw_expr)
-            if tree is None:
-                continue
-            calls = [n for n in nodes.walk(tree) if isinstance(n, promql_parser.Call)
-                     and n.func.name in ("absent", "absent_over_time")]
-            absent = {id(inner) for call in calls for inner in nodes.walk(call)}
-            reported: set[str] = set()
-            for node in nodes.walk(tree):
-                name = node.name if isinstance(node, promql_parser.VectorSelector) else None
-                if (not name or name in recorded or name in facts.names or name in reported
-                        or id(node) in absent):
-                    continue
-                reported.add(name)
-                yield ctx.diag_in_value(
-                    rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
-                    f"{name} has no series on {facts.url}", value=rule.raw_expr,
-                    hint="correct the name, or deploy what exports it", severity=SEVERITY)
+            reported.add(name)
+            yield ctx.diag_in_value(
+                rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
+                f"{name} has no series on {facts.url}", value=rule.raw_expr,
+                hint="correct the name, or deploy what exports it", severity=SEVERITY)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from converge.compiler import exprs
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
-from converge.compiler.model import Model, Origin
+from converge.compiler.model import Model
 
 CODE = "promql/counter"
 SEVERITY = Severity.WARNING
@@ -28,23 +28,18 @@ COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
-    seen: set[Origin] = set()
-    for group in model.groups:
-        for rule in group.rules:
-            if rule.origin in seen:
+    for rule in model.written_rules():
+        shape = exprs.shape(rule.raw_expr)
+        if shape is None:
+            continue
+        for function, name in shape.range_calls:
+            if not _gauge(function, name):
                 continue
-            seen.add(rule.origin)
-            shape = exprs.shape(rule.raw_expr)
-            if shape is None:
-                continue
-            for function, name in shape.range_calls:
-                if not _gauge(function, name):
-                    continue
-                yield ctx.diag_in_value(
-                    rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
-                    f"{function}() of {name}, which is not a counter by its name "
-                    f"(no {', '.join(COUNTER_SUFFIXES)} suffix)", value=rule.raw_expr,
-                    hint="use deriv() or delta() for a gauge", severity=SEVERITY)
+            yield ctx.diag_in_value(
+                rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
+                f"{function}() of {name}, which is not a counter by its name "
+                f"(no {', '.join(COUNTER_SUFFIXES)} suffix)", value=rule.raw_expr,
+                hint="use deriv() or delta() for a gauge", severity=SEVERITY)
 
 
 def _gauge(function: str, name: str) -> bool:

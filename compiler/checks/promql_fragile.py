@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from converge.compiler import exprs
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
-from converge.compiler.model import Model, Origin
+from converge.compiler.model import Model
 
 CODE = "promql/fragile"
 SEVERITY = Severity.WARNING
@@ -24,11 +24,7 @@ FRAGILE = ("topk", "bottomk", "limitk", "limit_ratio")
 
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
-    seen: set[Origin] = set()
-    for _, rule in model.alerts():
-        if rule.origin in seen:
-            continue
-        seen.add(rule.origin)
+    for rule in model.written_rules(kind="alert"):
         shape = exprs.shape(rule.raw_expr)
         if shape is None:
             continue

@@ -26,18 +26,13 @@ _META = re.compile(r"[.*+?()\[\]{}|\\^$]")
 
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
-    seen: set[Origin] = set()
-    for group in model.groups:
-        for rule in group.rules:
-            if rule.origin in seen:
-                continue
-            seen.add(rule.origin)
-            shape = exprs.shape(rule.raw_expr)
-            if shape is None:
-                continue
-            for name, pattern, negated in shape.regexps:
-                yield from _matcher(ctx, rule.origin.child("expr"), rule.raw_expr,
-                                    name=name, pattern=pattern, negated=negated)
+    for rule in model.written_rules():
+        shape = exprs.shape(rule.raw_expr)
+        if shape is None:
+            continue
+        for name, pattern, negated in shape.regexps:
+            yield from _matcher(ctx, rule.origin.child("expr"), rule.raw_expr,
+                                name=name, pattern=pattern, negated=negated)
 
 
 def _matcher(ctx: Context, origin: Origin, expr: str, *, name: str, pattern: str,

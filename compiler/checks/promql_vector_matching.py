@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from converge.compiler import exprs
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
-from converge.compiler.model import Model, Origin
+from converge.compiler.model import Model
 
 CODE = "promql/vector-matching"
 SEVERITY = Severity.WARNING
@@ -25,19 +25,14 @@ SUMMARY = "vector matching on a label an aggregation removed"
 
 
 def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
-    seen: set[Origin] = set()
-    for group in model.groups:
-        for rule in group.rules:
-            if rule.origin in seen or "prometheus" not in rule.targets:
-                continue
-            seen.add(rule.origin)
-            shape = exprs.shape(rule.raw_expr)
-            if shape is None:
-                continue
-            for side, label in shape.unmatched:
-                yield ctx.diag_in_value(
-                    rule.origin.child("expr"), max(rule.raw_expr.find(label), 0), CODE,
-                    f"matching on {label!r}, which the {side} side no longer has (an "
-                    "aggregation removed it)", value=rule.raw_expr, severity=SEVERITY,
-                    hint=f"keep {label!r} in that side's aggregation, or match on "
-                         "labels both sides carry")
+    for rule in model.written_rules(target="prometheus"):
+        shape = exprs.shape(rule.raw_expr)
+        if shape is None:
+            continue
+        for side, label in shape.unmatched:
+            yield ctx.diag_in_value(
+                rule.origin.child("expr"), max(rule.raw_expr.find(label), 0), CODE,
+                f"matching on {label!r}, which the {side} side no longer has (an "
+                "aggregation removed it)", value=rule.raw_expr, severity=SEVERITY,
+                hint=f"keep {label!r} in that side's aggregation, or match on "
+                     "labels both sides carry")

@@ -47,7 +47,7 @@ def read(tree: Any, labels_of: Callable[[Any], LabelSet]) -> Shape:
     regexps: list[tuple[str, str, bool]] = []
     range_calls: list[tuple[str, str]] = []
     unmatched: list[tuple[str, str]] = []
-    for node in _walk(tree):
+    for node in walk(tree):
         if isinstance(node, promql_parser.VectorSelector):
             selects = True
             regexps.extend(_regexps(node))
@@ -66,7 +66,8 @@ def read(tree: Any, labels_of: Callable[[Any], LabelSet]) -> Shape:
                  tuple(range_calls), tuple(unmatched))
 
 
-def _children(node: Any) -> list[Any]:
+def children(node: Any) -> list[Any]:
+    """The direct sub-expressions of a node."""
     if isinstance(node, promql_parser.BinaryExpr):
         return [node.lhs, node.rhs]
     if isinstance(node, promql_parser.AggregateExpr):
@@ -81,13 +82,13 @@ def _children(node: Any) -> list[Any]:
     return []
 
 
-def _walk(node: Any) -> Iterator[Any]:
+def walk(node: Any) -> Iterator[Any]:
     """Every node, parents before children, left to right."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(_children(current)))
+        stack.extend(reversed(children(current)))
 
 
 def _filters(node: Any) -> bool:

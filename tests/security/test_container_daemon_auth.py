@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import bundles
@@ -20,6 +19,8 @@ import httpx
 import pytest
 import valid_repo
 from engine import free_port
+
+from security.cli import stop, wait_live
 
 TOKEN = "container-daemon-token"
 API = {"healer": "/api/v1/healer/history", "scaler": "/api/v1/scaler/history"}
@@ -43,37 +44,13 @@ def _start(daemon: str, tmp_path: Path, *options: str,
     return process, f"http://127.0.0.1:{port}"
 
 
-def _wait_live(process: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        try:
-            if httpx.get(url + "/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("the daemon did not start")
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    if process.poll() is None:
-        process.terminate()
-    try:
-        _, err = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-    return err
-
-
 @pytest.mark.parametrize("daemon", ["healer", "scaler"])
 def test_the_history_api_needs_a_token_from_the_token_file(daemon: str, tmp_path: Path) -> None:
     token_file = tmp_path / "tokens"
     token_file.write_text(f"# rotate monthly\n{TOKEN}\n", encoding="utf-8")
     process, url = _start(daemon, tmp_path, "--token-file", str(token_file))
     try:
-        _wait_live(process, url)
+        wait_live(process, url)
         anonymous = httpx.get(url + API[daemon], timeout=5)
         comment = httpx.get(url + API[daemon], timeout=5,
                             headers={"Authorization": "Bearer # rotate monthly"})
@@ -81,7 +58,7 @@ def test_the_history_api_needs_a_token_from_the_token_file(daemon: str, tmp_path
                             headers={"Authorization": f"Bearer {TOKEN}"})
         status = httpx.get(url + "/status", timeout=5)
     finally:
-        err = _stop(process)
+        err = stop(process)
     assert anonymous.status_code == 401 and comment.status_code == 401
     assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
     assert allowed.status_code == 200, allowed.text
@@ -95,9 +72,9 @@ def test_without_a_token_the_daemon_refuses_to_start(daemon: str, tmp_path: Path
     try:
         code = process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        _stop(process)
+        stop(process)
         raise AssertionError(f"the {daemon} started with an open /api/") from None
-    err = _stop(process)
+    err = stop(process)
     assert code == 2 and "--token-file" in err and "--insecure-no-auth" in err
     assert "Traceback" not in err
 
@@ -106,12 +83,12 @@ def test_without_a_token_the_daemon_refuses_to_start(daemon: str, tmp_path: Path
 def test_the_environment_fallback_guards_the_api_too(daemon: str, tmp_path: Path) -> None:
     process, url = _start(daemon, tmp_path, env={"CONVERGE_TOKEN": TOKEN})
     try:
-        _wait_live(process, url)
+        wait_live(process, url)
         anonymous = httpx.get(url + API[daemon], timeout=5)
         allowed = httpx.get(url + API[daemon], timeout=5,
                             headers={"Authorization": f"Bearer {TOKEN}"})
     finally:
-        _stop(process)
+        stop(process)
     assert (anonymous.status_code, allowed.status_code) == (401, 200)
 
 
@@ -119,9 +96,9 @@ def test_the_environment_fallback_guards_the_api_too(daemon: str, tmp_path: Path
 def test_insecure_no_auth_opens_the_api_and_says_so(daemon: str, tmp_path: Path) -> None:
     process, url = _start(daemon, tmp_path, "--insecure-no-auth")
     try:
-        _wait_live(process, url)
+        wait_live(process, url)
         answer = httpx.get(url + API[daemon], timeout=5)
     finally:
-        err = _stop(process)
+        err = stop(process)
     assert answer.status_code == 200
     assert f"{daemon} serves /api/ WITHOUT AUTHENTICATION" in err

@@ -13,7 +13,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -23,6 +22,7 @@ import server_harness
 from engine import free_port
 
 from converge.reconciler.core import tokens
+from security.cli import stop, wait_live
 
 EVENT = {"level": "error", "source": "test", "title": "t"}
 
@@ -60,38 +60,14 @@ def _notifier(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str], str
     return process, f"http://127.0.0.1:{port}"
 
 
-def _wait_ready(process: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        try:
-            if httpx.get(url + "/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("the notifier did not start")
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    if process.poll() is None:
-        process.terminate()
-    try:
-        _, err = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-    return err
-
-
 def test_the_notifier_refuses_to_start_without_a_token_file(tmp_path: Path) -> None:
     process, _ = _notifier(tmp_path)
     try:
         code = process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        _stop(process)
+        stop(process)
         raise AssertionError("the notifier started with an open /api/") from None
-    err = _stop(process)
+    err = stop(process)
     assert code == 2
     assert "--token-file" in err and "--insecure-no-auth" in err
 
@@ -101,13 +77,13 @@ def test_a_comment_line_is_never_a_notifier_token(tmp_path: Path) -> None:
     token_file.write_text("# rotate monthly\nreal-token\n", encoding="utf-8")
     process, url = _notifier(tmp_path, "--token-file", str(token_file))
     try:
-        _wait_ready(process, url)
+        wait_live(process, url)
         comment = httpx.post(url + "/api/v1/events", json=EVENT, timeout=5,
                              headers={"Authorization": "Bearer # rotate monthly"})
         real = httpx.post(url + "/api/v1/events", json=EVENT, timeout=5,
                           headers={"Authorization": "Bearer real-token"})
     finally:
-        _stop(process)
+        stop(process)
     assert comment.status_code == 401
     assert real.status_code == 200, real.text
 
@@ -119,19 +95,19 @@ def test_a_notifier_token_file_holding_only_comments_is_a_usage_error(tmp_path: 
     try:
         code = process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        _stop(process)
+        stop(process)
         raise AssertionError("a comment was taken for a token") from None
-    err = _stop(process)
+    err = stop(process)
     assert code == 2 and "holds no token" in err
 
 
 def test_the_notifier_with_insecure_no_auth_is_open_and_says_so(tmp_path: Path) -> None:
     process, url = _notifier(tmp_path, "--insecure-no-auth")
     try:
-        _wait_ready(process, url)
+        wait_live(process, url)
         answer = httpx.post(url + "/api/v1/events", json=EVENT, timeout=5)
     finally:
-        err = _stop(process)
+        err = stop(process)
     assert answer.status_code == 200
     assert "WITHOUT AUTHENTICATION" in err and "--insecure-no-auth" in err
 
