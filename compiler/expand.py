@@ -47,11 +47,12 @@ def expand(validated: Validated, cache: GroupCache | None = None) -> model.Model
     if projects:
         groups += metamonitoring.groups(projects[0].spec.meta_monitoring, project)
     routings = by_kind.get("Routing", [])
-    routing = _routing(routings[0], groups, project) if routings else None
+    channels = tuple(_named(r) for r in by_kind.get("Channel", []))
+    routing = _routing(routings[0], groups, project, channels) if routings else None
     return model.Model(
         project=project,
         groups=groups,
-        channels=tuple(_named(r) for r in by_kind.get("Channel", [])),
+        channels=channels,
         routing=routing,
         pools=tuple(_named(r) for r in by_kind.get("WorkerPool", [])),
         healing=tuple(_named(r) for r in by_kind.get("HealingPolicy", [])),
@@ -193,7 +194,14 @@ def _expand_rule(rule: Rule, origin: model.Origin, group_targets: tuple[str, ...
         )
 
 
-def _route(spec: Route, origin: model.Origin) -> model.Route:
+def _route(spec: Route, origin: model.Origin,
+           by_channel: dict[str, tuple[model.Escalation, ...]] | None = None, *,
+           root: bool = False) -> model.Route:
+    """A route; one without `escalation` of its own, not the root, takes its receiver
+    channel's."""
+    escalation = _levels(spec.escalation, origin)
+    if not escalation and not root and spec.receiver is not None:
+        escalation = (by_channel or {}).get(spec.receiver, ())
     return model.Route(
         receiver=spec.receiver,
         matchers=tuple(matchers.parse(m) for m in spec.matchers),
@@ -204,13 +212,10 @@ def _route(spec: Route, origin: model.Origin) -> model.Route:
         continue_=spec.continue_,
         mute_time_intervals=tuple(spec.mute_time_intervals),
         active_time_intervals=tuple(spec.active_time_intervals),
-        routes=tuple(_route(child, origin.child("routes", i))
+        routes=tuple(_route(child, origin.child("routes", i), by_channel)
                      for i, child in enumerate(spec.routes)),
         origin=origin,
-        escalation=tuple(model.Escalation(after=level.after, channels=tuple(level.channels),
-                                          repeat=level.repeat,
-                                          origin=origin.child("escalation", i))
-                         for i, level in enumerate(spec.escalation)),
+        escalation=escalation,
     )
 
 
@@ -224,17 +229,27 @@ def _inhibit(spec: InhibitRule, origin: model.Origin) -> model.InhibitRule:
     )
 
 
+def _levels(levels: Iterable[Any], origin: model.Origin, *,
+            channel: str | None = None) -> tuple[model.Escalation, ...]:
+    return tuple(model.Escalation(after=level.after, channels=tuple(level.channels),
+                                  repeat=level.repeat, origin=origin.child("escalation", i),
+                                  channel=channel)
+                 for i, level in enumerate(levels))
+
+
 def _routing(resource: Resource, groups: tuple[model.RuleGroup, ...],
-             project: model.Project) -> model.Routing:
+             project: model.Project, channels: tuple[model.Named, ...] = ()) -> model.Routing:
     spec: RoutingSpec = resource.spec
     origin = _origin(resource)
+    by_channel = {c.name: _levels(c.spec.escalation, c.origin, channel=c.name) for c in channels
+                  if getattr(c.spec, "escalation", None)}
     inhibits = [_inhibit(rule, origin.child("inhibitRules", i))
                 for i, rule in enumerate(spec.inhibit_rules)]
     if spec.tiered_inhibition:
         inhibits.extend(_tier_inhibits(groups, project))
     return model.Routing(
         name=resource.name,
-        route=_route(spec.route, origin.child("route")),
+        route=_route(spec.route, origin.child("route"), by_channel, root=True),
         inhibit_rules=tuple(inhibits),
         time_intervals=tuple(spec.time_intervals),
         origin=origin,

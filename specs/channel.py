@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from converge.specs.common import Duration, SecretRef, Severity, Spec, require_one_of
+from converge.specs.routing import EscalationLevel
 
 
 class MessageTemplate(Spec):
@@ -88,6 +89,9 @@ class ChannelBase(Spec):
     """Also notify when the alert resolves."""
     template: MessageTemplate | None = None
     """Message title and body templates; the type's default message when unset."""
+    escalation: list[EscalationLevel] = Field(default_factory=list)
+    """Levels paged while an alert a route sends here stays firing and unacknowledged: for
+    every route naming this channel as its `receiver` that sets no `escalation` itself."""
 
 
 class WebhookChannel(ChannelBase):

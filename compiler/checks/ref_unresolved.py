@@ -47,6 +47,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
         if pool.spec.healing_policy is not None:
             yield from _resolve(ctx, pool.origin.child("healingPolicy"),
                                 pool.spec.healing_policy, policies, "healing policy")
+    yield from _channel_levels(model, ctx, channels)
     for policy in model.healing:
         for i, name in enumerate(policy.spec.alert.channels):
             yield from _resolve(ctx, policy.origin.child("alert", "channels", i), name,
@@ -58,9 +59,21 @@ def _escalation(ctx: Context, route: Route, channels: set[str] | frozenset[str]
                 ) -> Iterator[Diagnostic]:
     """The channels of a route's escalation levels."""
     for level in route.escalation:
+        if level.channel is not None:
+            continue  # a channel's levels: resolved once, with the channel
         for i, name in enumerate(level.channels):
             yield from _resolve(ctx, level.origin.child("channels", i), name, channels,
                                 "channel")
+
+
+def _channel_levels(model: Model, ctx: Context, channels: set[str] | frozenset[str]
+                    ) -> Iterator[Diagnostic]:
+    """The channels of channels' escalation levels."""
+    for channel in model.channels:
+        for j, level in enumerate(getattr(channel.spec, "escalation", None) or ()):
+            for i, name in enumerate(level.channels):
+                yield from _resolve(ctx, channel.origin.child("escalation", j, "channels", i),
+                                    name, channels, "channel")
 
 
 def _project(model: Model, ctx: Context, channels: set[str] | frozenset[str]

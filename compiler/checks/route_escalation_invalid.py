@@ -7,7 +7,8 @@ the one above it would never be reached in order), each must name channels the n
 delivers to (DingTalk, WeCom, Feishu, Slack, email, webhook: PagerDuty and Opsgenie have
 their own escalation, Telegram, Discord and Teams none through converge), and the root
 route takes none (escalation is rendered as a sibling route with `continue: true`, and the
-root has no siblings).
+root has no siblings). A channel's `escalation` applies to every route naming it as its
+receiver without levels of its own, and is checked once, where the channel declares it.
 
 Fix: order the levels by `after`, name channels of a type the notifier delivers, and put
 the escalation on a child route that matches the alerts to escalate.
@@ -37,7 +38,13 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
         yield ctx.diag(root.origin.child("escalation"), CODE,
                        "the root route cannot escalate", key=True,
                        hint="move `escalation` to a child route matching those alerts")
+    seen: set[str] = set()  # a channel's levels are checked once
     for route in _walk(root):
+        declared_by = route.escalation[0].channel if route.escalation else None
+        if declared_by is not None:
+            if declared_by in seen:
+                continue
+            seen.add(declared_by)
         yield from _levels(ctx, route, types)
 
 

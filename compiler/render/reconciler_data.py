@@ -28,6 +28,8 @@ def spec_json(item: Named) -> dict[str, Any]:
     dumped: dict[str, Any] = item.spec.model_dump(mode="json", by_alias=True)
     if not dumped.get("kubernetes"):  # Kubernetes workloads are for the kubernetes/ objects:
         dumped.pop("kubernetes", None)  # a spec without them dumps (and hashes) as before
+    if not dumped.get("escalation"):  # a channel's levels are rendered with the routes
+        dumped.pop("escalation", None)
     return dumped
 
 
