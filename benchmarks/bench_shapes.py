@@ -344,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                           encoding="utf-8")
-        print(f"\nwrote {output.relative_to(harness.ROOT)}")
+        shown = output.relative_to(harness.ROOT) if output.is_relative_to(harness.ROOT) else output
+        print(f"\nwrote {shown}")
     return 0
 
 
