@@ -70,18 +70,7 @@ MEMORY_TARGETS = {"clean-50k": (300.0, 400.0)}
 
 def repository(shape: str, n: int, workdir: Path, seed: int) -> tuple[Path, dict[str, object]]:
     """The generated repository of a shape, regenerated unless an identical one is cached."""
-    if shape == "clean":
-        return harness.ensure_generated(n, workdir, seed)
-    repo = workdir / f"{shape}-{n}"
-    manifest_path = repo / generate.MANIFEST
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-        if (manifest.get("generator") == generate.generator_hash()
-                and manifest.get("seed") == seed and manifest.get("rules") == n
-                and Path(str(manifest.get("promtool_dir"))).is_dir()):
-            return repo, manifest
-    manifest = generate.write(n, repo, seed=seed, force=True, shape=generate.SHAPES[shape])
-    return repo, manifest
+    return harness.ensure_generated(n, workdir, seed, shape=shape)
 
 
 def _expect(sample: Sample, argv: list[str], found: int, expected: int) -> None:

@@ -160,9 +160,11 @@ def tail(data: bytes, limit: int = 3000) -> str:
     return (text[-limit:] + "\n") if text.strip() else ""
 
 
-def ensure_generated(n: int, workdir: Path, seed: int) -> tuple[Path, dict[str, object]]:
-    """The repository of n rules, regenerated unless an identical one is cached."""
-    repo = workdir / f"rules-{n}"
+def ensure_generated(n: int, workdir: Path, seed: int, *,
+                     shape: str = "clean") -> tuple[Path, dict[str, object]]:
+    """The repository of n rules of a `generate.SHAPES` shape, regenerated unless an
+    identical one is cached."""
+    repo = workdir / (f"rules-{n}" if shape == "clean" else f"{shape}-{n}")
     manifest_path = repo / generate.MANIFEST
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
@@ -171,7 +173,7 @@ def ensure_generated(n: int, workdir: Path, seed: int) -> tuple[Path, dict[str, 
                 and Path(str(manifest.get("promtool_dir"))).is_dir()):
             return repo, manifest
     started = time.perf_counter()
-    manifest = generate.write(n, repo, seed=seed, force=True)
+    manifest = generate.write(n, repo, seed=seed, force=True, shape=generate.SHAPES[shape])
     print(f"generated {n:,} rules in {time.perf_counter() - started:.1f} s: {repo}",
           file=sys.stderr)
     return repo, manifest

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import promql_parser
-
-from converge.compiler import livefacts
+from converge.compiler import exprs, livefacts
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.model import Model
-from converge.compiler.promql import nodes
 
 CODE = "live/counter"
 SEVERITY = Severity.WARNING
@@ -33,20 +30,14 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     if facts is None:
         return
     for rule in model.written_rules(target="prometheus"):
-        tree = nodes.parse(rule.raw_expr)
-        if tree is None:
-            continue
-        for node in nodes.walk(tree):
-            if not (isinstance(node, promql_parser.Call) and node.func.name in _FUNCTIONS
-                    and node.args and isinstance(node.args[0], promql_parser.MatrixSelector)):
-                continue
-            name = node.args[0].vector_selector.name or ""
-            kind = _type(facts.types, name)
+        shape = exprs.shape(rule.raw_expr)
+        for function, name, _ in shape.range_calls if shape is not None else ():
+            kind = _type(facts.types, name) if function in _FUNCTIONS else None
             if kind is None or kind in _COUNTERS:
                 continue
             yield ctx.diag_in_value(
                 rule.origin.child("expr"), max(rule.raw_expr.find(name), 0), CODE,
-                f"{node.func.name}() of {name}, whose type on {facts.url} is {kind}",
+                f"{function}() of {name}, whose type on {facts.url} is {kind}",
                 value=rule.raw_expr, hint="use deriv() or delta() for a gauge",
                 severity=SEVERITY)
 

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import promql_parser
-
-from converge.compiler import livefacts
+from converge.compiler import exprs, livefacts
 from converge.compiler.checks.context import Context
 from converge.compiler.diagnostics import Diagnostic, Severity
 from converge.compiler.model import Model
-from converge.compiler.promql import nodes
 
 CODE = "live/rate-window"
 SEVERITY = Severity.WARNING
@@ -34,19 +31,13 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
     if facts is None or interval is None:
         return
     for rule in model.written_rules(target="prometheus"):
-        tree = nodes.parse(rule.raw_expr)
-        if tree is None:
-            continue
-        for node in nodes.walk(tree):
-            if not (isinstance(node, promql_parser.Call) and node.func.name in _FUNCTIONS
-                    and node.args and isinstance(node.args[0], promql_parser.MatrixSelector)):
-                continue
-            window = node.args[0].range.total_seconds()
-            if window >= 2 * interval:
+        shape = exprs.shape(rule.raw_expr)
+        for function, _, window in shape.range_calls if shape is not None else ():
+            if function not in _FUNCTIONS or window >= 2 * interval:
                 continue
             yield ctx.diag_in_value(
                 rule.origin.child("expr"), max(rule.raw_expr.find("["), 0), CODE,
-                f"{node.func.name}() over {window:g}s, under two scrape intervals "
+                f"{function}() over {window:g}s, under two scrape intervals "
                 f"({interval:g}s on {facts.url}): often one sample, no result",
                 value=rule.raw_expr, hint=f"use a window of at least {4 * interval:g}s",
                 severity=SEVERITY)

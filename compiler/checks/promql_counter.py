@@ -32,7 +32,7 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
         shape = exprs.shape(rule.raw_expr)
         if shape is None:
             continue
-        for function, name in shape.range_calls:
+        for function, name, _ in shape.range_calls:
             if not _gauge(function, name):
                 continue
             yield ctx.diag_in_value(
@@ -45,5 +45,5 @@ def check(model: Model, ctx: Context) -> Iterator[Diagnostic]:
 def _gauge(function: str, name: str) -> bool:
     """A counter function applied to a metric whose name says it is not a counter (a
     recording rule's name, with a colon, says nothing about the type)."""
-    return (function in COUNTER_FUNCTIONS and not name.endswith(COUNTER_SUFFIXES)
-            and ":" not in name)
+    return (function in COUNTER_FUNCTIONS and bool(name)
+            and not name.endswith(COUNTER_SUFFIXES) and ":" not in name)

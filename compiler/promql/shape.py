@@ -33,8 +33,9 @@ class Shape(NamedTuple):
     """The aggregation operators it uses (`sum`, `topk`, …), each once, sorted."""
     regexps: tuple[tuple[str, str, bool], ...]
     """Regular-expression matchers as (label, pattern, negated), in order."""
-    range_calls: tuple[tuple[str, str], ...]
-    """(function, metric) for each call on a range of a named metric (`rate(x[5m])`)."""
+    range_calls: tuple[tuple[str, str, float], ...]
+    """(function, metric, window in seconds) for each call on a range (`rate(x[5m])`);
+    the metric is "" for a selector without a name."""
     unmatched: tuple[tuple[str, str], ...]
     """(side, label) for each `on (label)` whose left or right side cannot carry it."""
 
@@ -45,7 +46,7 @@ def read(tree: Any, labels_of: Callable[[Any], LabelSet]) -> Shape:
     selects = conditional = False
     aggregations: set[str] = set()
     regexps: list[tuple[str, str, bool]] = []
-    range_calls: list[tuple[str, str]] = []
+    range_calls: list[tuple[str, str, float]] = []
     unmatched: list[tuple[str, str]] = []
     for node in walk(tree):
         if isinstance(node, promql_parser.VectorSelector):
@@ -59,9 +60,9 @@ def read(tree: Any, labels_of: Callable[[Any], LabelSet]) -> Shape:
         elif isinstance(node, promql_parser.Call):
             conditional = conditional or node.func.name in _FILTERS
             argument = node.args[0] if node.args else None
-            if isinstance(argument, promql_parser.MatrixSelector) and \
-                    argument.vector_selector.name:
-                range_calls.append((node.func.name, str(argument.vector_selector.name)))
+            if isinstance(argument, promql_parser.MatrixSelector):
+                range_calls.append((node.func.name, str(argument.vector_selector.name or ""),
+                                    argument.range.total_seconds()))
     return Shape(selects, conditional, tuple(sorted(aggregations)), tuple(regexps),
                  tuple(range_calls), tuple(unmatched))
 

@@ -24,8 +24,9 @@ import dataclasses
 import hashlib
 import hmac
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = ["SCOPES", "Credential", "Grant", "TokenFileError", "authenticate", "bearer_ok",
            "bearer_token", "credentials", "digest", "parse", "parse_scoped", "read",
@@ -35,6 +36,7 @@ SCOPES = ("sidecar", "read", "admin")
 """What a token may do, narrowest first."""
 
 _log = logging.getLogger("converge.auth")
+_T = TypeVar("_T")
 
 
 class TokenFileError(ValueError):
@@ -67,14 +69,7 @@ def read(path: Path) -> tuple[str, ...]:
     Raises:
         TokenFileError: unreadable, not UTF-8, or no token in it (the message names it).
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise TokenFileError(f"{path}: {getattr(error, 'strerror', None) or error}") from None
-    try:
-        return tuple(parse(text))
-    except TokenFileError as error:
-        raise TokenFileError(f"{path}: {error}") from None
+    return tuple(_read(path, parse))
 
 
 def token_ok(given: str | None, tokens: Sequence[bytes]) -> bool:
@@ -191,12 +186,17 @@ def read_scoped(path: Path) -> tuple[Credential, ...]:
     Raises:
         TokenFileError: unreadable, not UTF-8, or malformed (the message names it).
     """
+    return tuple(_read(path, parse_scoped))
+
+
+def _read(path: Path, parse_text: Callable[[str], list[_T]]) -> list[_T]:
+    """`parse_text` of the file's text; every error names the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise TokenFileError(f"{path}: {getattr(error, 'strerror', None) or error}") from None
     try:
-        return tuple(parse_scoped(text))
+        return parse_text(text)
     except TokenFileError as error:
         raise TokenFileError(f"{path}: {error}") from None
 
