@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from converge.compiler.commands import conventions
-from converge.reconciler.core import tokens
+from converge.reconciler.core import cli_tokens, tokens
 
 if TYPE_CHECKING:
     from converge.reconciler.core.container_daemon import Common
@@ -88,18 +88,10 @@ def common(*, bundle: str | None, docker_host: str | None, listen: str, db: Path
         address = runner.parse_listen(listen)
     except runner.ListenError as error:
         raise click.BadParameter(str(error), param_hint="--listen") from None
-    found: tuple[str, ...] = ()
-    if token_file is not None:
-        try:
-            found = tokens.read(token_file)
-        except tokens.TokenFileError as error:
-            raise click.BadParameter(str(error), param_hint="--token-file") from None
-    elif os.environ.get(TOKEN_ENV, "").strip():
-        found = (os.environ[TOKEN_ENV].strip(),)
-    elif not insecure_no_auth:
-        raise click.UsageError("refusing to serve /api/ without authentication: give "
-                               "--token-file FILE (bearer tokens, one a line), or "
-                               "--insecure-no-auth for a trusted setup")
+    from_env = os.environ.get(TOKEN_ENV, "").strip()
+    found = cli_tokens.serving_tokens(token_file, insecure_no_auth=insecure_no_auth,
+                                      read=tokens.read,
+                                      fallback=(from_env,) if from_env else ()) or ()
     return Common(bundle=bundle, listen=address, db=db, docker_host=docker_host,
                   notifier_url=notifier_url, notifier_token_file=notifier_token_file,
                   tokens=found, log_format=log_format, log_level=log_level)

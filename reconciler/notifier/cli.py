@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from converge.compiler.commands import conventions
-from converge.reconciler.core import StoreError, logs, runner, secretaccess
+from converge.reconciler.core import StoreError, cli_tokens, logs, runner, secretaccess
 from converge.reconciler.core import tokens as core_tokens
 from converge.specs.common import parse_duration
 
@@ -90,16 +90,8 @@ def notifier(bundle: str, listen: tuple[str, int], db: Path, token_file: Path | 
     from converge.reconciler.core.runtime import package_version
     from converge.reconciler.notifier.daemon import NotifierDaemon, Settings
 
-    tokens: tuple[str, ...] = ()
-    if token_file is not None:
-        try:
-            tokens = core_tokens.read(token_file)
-        except core_tokens.TokenFileError as error:
-            raise click.BadParameter(str(error), param_hint="--token-file") from None
-    elif not insecure_no_auth:
-        raise click.UsageError("refusing to serve /api/ without authentication: give "
-                               "--token-file FILE (bearer tokens, one a line), or "
-                               "--insecure-no-auth for a trusted setup")
+    tokens = cli_tokens.serving_tokens(token_file, insecure_no_auth=insecure_no_auth,
+                                       read=core_tokens.read) or ()
     logs.configure(daemon="notifier", level=log_level, json_lines=log_format == "json")
     settings = Settings(bundle=bundle, db=db, listen=listen, tokens=tokens,
                         dedup_window=dedup_window, max_age=max_age, base_urls=base_urls,

@@ -117,21 +117,13 @@ def serve(repo: str, branch: str | None, subdir: str, listen: tuple[str, int], i
     --daemon's status in a read-only web console at /ui/. Stops gracefully on SIGTERM
     (exit 0).
     """
-    from converge.reconciler.core import StoreError, logs
+    from converge.reconciler.core import StoreError, cli_tokens, logs
     from converge.reconciler.core import tokens as core_tokens
     from converge.reconciler.core.runtime import package_version
     from converge.reconciler.server.daemon import ConfigServer, Settings
 
-    tokens: tuple[core_tokens.Credential, ...] | None = None
-    if token_file is not None:
-        try:
-            tokens = core_tokens.read_scoped(token_file)
-        except core_tokens.TokenFileError as error:
-            raise click.BadParameter(str(error), param_hint="--token-file") from None
-    elif not insecure_no_auth:
-        raise click.UsageError("refusing to serve the API without authentication: give "
-                               "--token-file FILE (bearer tokens, one a line), or "
-                               "--insecure-no-auth for a trusted setup")
+    tokens = cli_tokens.serving_tokens(token_file, insecure_no_auth=insecure_no_auth,
+                                       read=core_tokens.read_scoped, serves="the API")
     secret = None
     if webhook_secret_file is not None:
         secret = _read_secret(webhook_secret_file, "--webhook-secret-file").strip().encode()
